@@ -20,9 +20,8 @@ Phi4Action::Phi4Action(const Lattice& lattice, const Couplings& couplings)
 }
 
 void Phi4Action::action(const ConstFieldBatch& phi, const BatchScalars& S) const {
-  const Lattice lat = lattice_;
+  const int L = lattice_.extent();
   const Couplings c = couplings_;
-  const int n_sites = lat.volume();
   using Team = Kokkos::TeamPolicy<ExecSpace>::member_type;
   Kokkos::parallel_for(
       "phi4flow::Phi4Action::action", Kokkos::TeamPolicy<ExecSpace>(static_cast<int>(phi.extent(0)), Kokkos::AUTO),
@@ -30,19 +29,33 @@ void Phi4Action::action(const ConstFieldBatch& phi, const BatchScalars& S) const
         const int b = team.league_rank();
         double sum = 0.0;
         Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, n_sites),
-            [&](const int s, double& partial) { partial += site_action(lat, c, phi, b, s); }, sum);
+            Kokkos::TeamThreadRange(team, L),
+            [&](const int x1, double& partial) {
+              for (int x2 = 0; x2 < L; ++x2) partial += site_action(L, c, phi, b, x1, x2);
+            },
+            sum);
         Kokkos::single(Kokkos::PerTeam(team), [&]() { S(b) = sum; });
       });
 }
 
 void Phi4Action::force(const ConstFieldBatch& phi, const FieldBatch& dS) const {
-  const Lattice lat = lattice_;
+  const int L = lattice_.extent();
   const Couplings c = couplings_;
   Kokkos::parallel_for(
       "phi4flow::Phi4Action::force",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {static_cast<int>(phi.extent(0)), lat.volume()}),
-      KOKKOS_LAMBDA(const int b, const int s) { dS(b, s) = site_force(lat, c, phi, b, s); });
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {static_cast<int>(phi.extent(0)), L, L}),
+      KOKKOS_LAMBDA(const int b, const int x1, const int x2) { dS(b, x1 * L + x2) = site_force(L, c, phi, b, x1, x2); });
+}
+
+void Phi4Action::accumulate_force(const ConstFieldBatch& phi, double scale, const FieldBatch& out) const {
+  const int L = lattice_.extent();
+  const Couplings c = couplings_;
+  Kokkos::parallel_for(
+      "phi4flow::Phi4Action::accumulate_force",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {static_cast<int>(phi.extent(0)), L, L}),
+      KOKKOS_LAMBDA(const int b, const int x1, const int x2) {
+        out(b, x1 * L + x2) += scale * site_force(L, c, phi, b, x1, x2);
+      });
 }
 
 }  // namespace phi4flow

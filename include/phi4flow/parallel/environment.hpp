@@ -7,7 +7,7 @@ namespace phi4flow {
 
 class Environment {
  public:
-  /// \brief Initialise MPI, then Kokkos (which may consume its own command-line flags).
+  /// \brief Initialise MPI, then Kokkos with the --kokkos-* flags, which are removed from argc/argv.
   Environment(int& argc, char**& argv);
   ~Environment();
   Environment(const Environment&) = delete;

@@ -1,0 +1,122 @@
+// Benchmark: seconds per training step (loss_and_gradient) and per sample() of the equivariant flow with the
+// paper's settings (A = 10, F = 9, 50 RK4 steps) for L = 6 ... 64 at batch 100 and 1000, with an estimate of
+// the floating-point work of each and the rate achieved. Sizes predicted to take longer than --budget
+// seconds (default 30) per call are skipped.
+//   build/bench/bench_flow [--quick] [--measure] [--budget SECONDS]
+#include <Kokkos_Core.hpp>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "phi4flow/flow/equivariant_flow.hpp"
+#include "phi4flow/parallel/environment.hpp"
+#include "phi4flow/parallel/random.hpp"
+
+using namespace phi4flow;
+
+namespace {
+
+/// Floating-point work, counting a real L x L FFT as 2.5 N log2 N, a complex multiply-add as 8 and sin or
+/// cos as 1 (the usual convention; their real cost is some 20 to 40 operations).
+struct Work {
+  double sample = 0.0;
+  double train_step = 0.0;
+};
+
+Work estimate_work(int L, int batch, const flow::EquivariantFlowConfig& cfg) {
+  const double n = double(L) * L, modes = L * (L / 2 + 1), fft = 2.5 * n * std::log2(n);
+  const double nf = cfg.frequencies, S = cfg.steps;
+  // One evaluation of g: nf sin and cos plus the divergence per site, nf forward FFTs and one inverse,
+  // the k-space sum, an RK4 update.
+  const double velocity = (nf + 1) * fft + 8 * nf * modes + n * (2 * nf + 3 * nf) + 4 * n;
+  // One VJP: sin and cos and ~15 operations per feature and site, nf + 1 forward and nf inverse FFTs, the
+  // correlation (8) and convolution (6) products, the reductions.
+  const double vjp = (2 * nf + 1) * fft + 14 * nf * modes + n * (2 * nf + 15 * nf) + 2 * nf * n + 4 * n;
+  Work w;
+  w.sample = batch * 4 * S * velocity;
+  // Forward, recomputation of three stages per step, four VJPs per step, then A * nf inverse FFTs.
+  w.train_step = batch * (4 * S * velocity + 3 * S * velocity + 4 * S * vjp) + cfg.time_basis * nf * fft;
+  return w;
+}
+
+template <class Call>
+double seconds_per_call(Call&& call, double min_total) {
+  call();  // warm-up: plans, scratch allocation
+  Kokkos::fence();
+  double best = 1e300, total = 0.0;
+  int repeats = 0;
+  do {
+    Kokkos::Timer timer;
+    call();
+    Kokkos::fence();
+    const double s = timer.seconds();
+    best = std::min(best, s);
+    total += s;
+    ++repeats;
+  } while (total < min_total && repeats < 10);
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Environment env(argc, argv);
+  bool quick = false;
+  double budget = 30.0;
+  flow::EquivariantFlowConfig cfg;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--measure")) cfg.fft_planning = flow::FftPlanning::measure;
+    else if (!std::strcmp(argv[i], "--budget") && i + 1 < argc) budget = std::atof(argv[++i]);
+  }
+  if (quick) cfg.steps = 4;
+  const std::vector<int> sizes = quick ? std::vector<int>{6, 12} : std::vector<int>{6, 12, 20, 32, 64};
+  const std::vector<int> batches = quick ? std::vector<int>{10} : std::vector<int>{100, 1000};
+
+  const bool root = env.rank() == 0;
+  if (root) {
+    std::printf("Equivariant flow, A = %d, F = %d, %d RK4 steps; Kokkos %s; FFT planning %s.\n", cfg.time_basis,
+                cfg.frequencies, cfg.steps, ExecSpace::name(),
+                cfg.fft_planning == flow::FftPlanning::measure ? "measure" : "estimate");
+    std::printf("Work counts a real FFT as 2.5 N log2 N and sin/cos as 1; best of repeated calls.\n\n");
+    std::printf("%4s %6s | %10s %12s %8s | %10s %12s %8s\n", "L", "batch", "GFLOP/step", "s/train step", "GFLOP/s",
+                "GFLOP/smp", "s/sample", "GFLOP/s");
+  }
+  double rate = 0.0;  // last achieved training rate, to predict the next size's time
+  for (int L : sizes)
+    for (int batch : batches) {
+      const Work work = estimate_work(L, batch, cfg);
+      // Budget the warm-up and one timed call at least.
+      if (rate > 0.0 && 2.0 * work.train_step / rate > budget) {
+        if (root)
+          std::printf("%4d %6d | %10.1f %12s %8s | %10.1f %12s %8s   (skipped: ~%.0f s per step)\n", L, batch,
+                      work.train_step / 1e9, "-", "-", work.sample / 1e9, "-", "-", work.train_step / rate);
+        continue;
+      }
+      const Lattice lat(L);
+      const Phi4Action action(lat, Couplings{-4.0, 5.0});
+      flow::EquivariantFlow model(lat, cfg, 1);
+      // Costs do not depend on the values; nonzero theta only keeps the fields from staying Gaussian.
+      auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), model.parameters());
+      for (int i = 0; i < model.theta_size(); ++i) params(i) = 0.01 * std::sin(1.0 + i);
+      Kokkos::deep_copy(model.parameters(), params);
+
+      FieldBatch z(Kokkos::view_alloc(Kokkos::WithoutInitializing, "z"), batch, lat.volume());
+      FieldBatch phi(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi"), batch, lat.volume());
+      BatchScalars log_q(Kokkos::view_alloc(Kokkos::WithoutInitializing, "log_q"), batch);
+      flow::ParameterView grad(Kokkos::view_alloc(Kokkos::WithoutInitializing, "grad"), model.parameters().extent(0));
+      rng::fill_normal(rng::Philox(1, rng::Purpose::flow_latent), 0, 0, z);
+
+      const double min_total = quick ? 0.0 : 2.0;
+      const double t_train = seconds_per_call([&] { model.loss_and_gradient(z, action, grad); }, min_total);
+      const double t_sample = seconds_per_call([&] { model.sample(z, phi, log_q); }, min_total);
+      rate = work.train_step / t_train;
+      if (root)
+        std::printf("%4d %6d | %10.2f %12.4g %8.2f | %10.2f %12.4g %8.2f\n", L, batch, work.train_step / 1e9, t_train,
+                    work.train_step / t_train / 1e9, work.sample / 1e9, t_sample, work.sample / t_sample / 1e9);
+    }
+  return 0;
+}

@@ -1,0 +1,44 @@
+// The interface every sampler model implements (the equivariant continuous flow, later the RealNVP
+// baseline): one flat parameter buffer, sampling with log q, the reverse-KL loss with its gradient, and the
+// density of given fields. Optimiser, gradient reducer and checkpoints see models only through it.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "phi4flow/physics/action.hpp"
+#include "phi4flow/types.hpp"
+
+namespace phi4flow::flow {
+
+/// Flat parameter (and gradient) buffer of a model.
+using ParameterView = Kokkos::View<real_t*, MemSpace>;
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  /// \brief Name of the model family, stored in checkpoints (e.g. "equivariant_cnf").
+  virtual std::string kind() const = 0;
+
+  /// \brief All trainable parameters in one contiguous buffer; writing into it changes the model.
+  virtual ParameterView parameters() = 0;
+
+  /// \brief Pushes latent fields z (batch x sites, N(0,1) each) to phi and writes log q(phi_b), the log
+  /// density of the model at each output.
+  virtual void sample(const ConstFieldBatch& z, const FieldBatch& phi, const BatchScalars& log_q) = 0;
+
+  /// \brief Reverse-KL objective for the fields pushed from z: returns sum_b [log q(phi_b) + S(phi_b)] (a
+  /// sum, so that sums from several ranks add up exactly) and overwrites grad (same length as parameters())
+  /// with its derivative with respect to the parameters.
+  virtual double loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad) = 0;
+
+  /// \brief log q(phi_b) of given fields (for symmetry checks and reweighting of foreign fields).
+  virtual void log_density(const ConstFieldBatch& phi, const BatchScalars& log_q) = 0;
+
+  /// \brief Name and value of every hyperparameter, for output metadata.
+  virtual std::vector<std::pair<std::string, double>> hyperparameters() const = 0;
+};
+
+}  // namespace phi4flow::flow

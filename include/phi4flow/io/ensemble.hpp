@@ -1,0 +1,106 @@
+// The ensemble file that every sampler writes (HMC, flow Metropolis-Hastings) and that analysis reads:
+// EnsembleWriter (all MPI ranks, parallel HDF5, appending in flushed blocks, resumable after a kill) and
+// read_ensemble (one process). The layout is documented for users in docs/file-format.md.
+#pragma once
+
+#include <mpi.h>
+
+#include <Kokkos_Core.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "phi4flow/io/attributes.hpp"
+
+namespace phi4flow::io {
+
+using HostSteps = Kokkos::View<std::int64_t**, Kokkos::LayoutRight, Kokkos::HostSpace>;
+using HostReals2 = Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace>;
+using HostReals3 = Kokkos::View<double***, Kokkos::LayoutRight, Kokkos::HostSpace>;
+
+/// What an ensemble holds and which chains this rank writes. Ranks own disjoint contiguous ranges
+/// [first_chain, first_chain + local_chains) that together cover [0, n_chains); a rank may own none.
+/// The attribute lists are taken from rank 0, so values that differ between ranks (host, time) cannot
+/// make the ranks' metadata disagree.
+struct EnsembleLayout {
+  int L = 0;
+  int n_chains = 0;
+  int first_chain = 0;
+  int local_chains = 0;
+  bool store_fields = true;
+  std::vector<std::string> record_scalars;  ///< names of the per-record scalar series (M, abs_M, dH, ...)
+  AttrList root, lattice, action, algorithm, rng;
+};
+
+/// One block of records for this rank's chains: n records per chain, plus the chains' state after it.
+struct RecordBlock {
+  int n = 0;
+  HostSteps step;                            ///< [local_chain][n] Monte Carlo step of each record
+  HostReals3 phi;                            ///< [local_chain][n][L*L] (unused if !store_fields)
+  std::map<std::string, HostReals2> scalars;  ///< one [local_chain][n] series per record_scalars name
+  HostReals3 gc;                             ///< [local_chain][n][L] zero-momentum slice correlator
+  HostReals2 state_phi;                      ///< [local_chain][L*L] field of each chain after the block
+  std::int64_t next_step = 0;                ///< the Monte Carlo step a resumed run starts with
+};
+
+/// Writes one ensemble file from all ranks of a communicator. Every member function except the accessors
+/// is collective. Move-only.
+class EnsembleWriter {
+ public:
+  /// \brief Collective. Create `path`; InputError naming it if it exists and !overwrite.
+  static EnsembleWriter create(MPI_Comm comm, const std::string& path, const EnsembleLayout& layout,
+                               bool overwrite);
+
+  /// \brief Collective. Open `path` to append to it: InputError naming the file and the quantity if L,
+  /// n_chains, store_fields, the record names, or any lattice/action attribute given in `layout` differ
+  /// from the file; drops records beyond the last complete block; reads back this rank's state.
+  static EnsembleWriter resume(MPI_Comm comm, const std::string& path, const EnsembleLayout& layout);
+
+  EnsembleWriter(EnsembleWriter&&) noexcept;
+  EnsembleWriter& operator=(EnsembleWriter&&) noexcept;
+  ~EnsembleWriter();
+
+  /// \brief Records per chain that are complete in the file.
+  std::int64_t records_complete() const;
+  /// \brief The Monte Carlo step to run next (0 for a new file).
+  std::int64_t next_step() const;
+  /// \brief False until the first append: a new file holds no chain state to continue from.
+  bool has_state() const;
+  /// \brief [local_chain][L*L] this rank's chains after the last complete block (zeros if !has_state()).
+  HostReals2 state_phi() const;
+
+  /// \brief Collective: every rank appends the same number of records (block.n, which may be 0 to save
+  /// only the state). Extends the datasets, writes the records and the state, flushes, then commits the
+  /// block by rewriting the commit attributes on /configs and flushing again: a process killed at any point
+  /// outside this call leaves a file whose first n_complete records and whose state are complete.
+  void append(const RecordBlock& block);
+
+  /// \brief Collective: flush and close the file. The destructor closes too, but cannot report failures.
+  void close();
+
+ private:
+  struct Impl;
+  explicit EnsembleWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// An ensemble as read for analysis: the complete records of every chain.
+struct Ensemble {
+  int L = 0;
+  int n_chains = 0;
+  std::int64_t n_records = 0;  ///< complete records per chain
+  bool has_fields = false;     ///< whether the file stores configurations
+  AttrList root, lattice, action, algorithm, rng;  ///< as written; root without format, format_version
+  HostSteps step;                                  ///< [chain][record]
+  HostReals3 phi;                                  ///< [chain][record][L*L]; empty unless read
+  std::map<std::string, HostReals2> scalars;       ///< [chain][record] for each record series
+  HostReals3 gc;                                   ///< [chain][record][L]
+};
+
+/// \brief Read an ensemble with one process (no MPI), only its first n_complete records. InputError naming
+/// the path if the file is missing, not HDF5, not a phi4flow ensemble, of a newer format, or corrupt.
+Ensemble read_ensemble(const std::string& path, bool read_fields = true);
+
+}  // namespace phi4flow::io

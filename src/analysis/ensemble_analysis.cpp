@@ -1,0 +1,261 @@
+// Ensemble analysis: Gamma method over chains as replicas; correlators from the stored fields by FFT.
+#include "phi4flow/analysis/ensemble_analysis.hpp"
+
+#include <fftw3.h>
+
+#include <cmath>
+#include <complex>
+#include <cstdio>
+#include <limits>
+#include <sstream>
+
+#include "phi4flow/error.hpp"
+#include "phi4flow/io/attributes.hpp"
+#include "phi4flow/lattice/lattice.hpp"
+#include "phi4flow/stats/gamma.hpp"
+#include "phi4flow/stats/jackknife.hpp"
+
+namespace phi4flow::analysis {
+
+namespace {
+
+using Series = stats::Replicas;
+
+Estimate from_gamma(const stats::GammaResult& g) { return Estimate{g.value, g.error, g.tau_int, g.tau_int_error}; }
+
+/// Records [discard, n) of every chain of a [chain, record] dataset as replicas.
+Series replicas_of(const io::HostReals2& data, long discard) {
+  Series series(data.extent(0));
+  for (std::size_t c = 0; c < data.extent(0); ++c)
+    for (std::size_t i = discard; i < data.extent(1); ++i) series[c].push_back(data(c, i));
+  return series;
+}
+
+std::vector<double> concatenated(const Series& series) {
+  std::vector<double> all;
+  for (const auto& chain : series) all.insert(all.end(), chain.begin(), chain.end());
+  return all;
+}
+
+/// m_p = (1/(L-1)) sum_{t=1}^{L-1} arccosh((Gc(t-1) + Gc(t+1)) / (2 Gc(t))) from connected Gc; NaN if undefined.
+double pole_mass(const std::vector<double>& Gc) {
+  const int L = static_cast<int>(Gc.size());
+  double sum = 0.0;
+  for (int t = 1; t < L; ++t) {
+    const double ratio = (Gc[t - 1] + Gc[(t + 1) % L]) / (2.0 * Gc[t]);
+    if (!(ratio >= 1.0)) return std::numeric_limits<double>::quiet_NaN();
+    sum += std::acosh(ratio);
+  }
+  return sum / (L - 1);
+}
+
+/// Jackknife bin size from the integrated autocorrelation time: bins several tau_int long.
+int bin_size_for(double tau_int, long n) {
+  const int bins = static_cast<int>(std::ceil(4.0 * tau_int));
+  return std::max(1, std::min<int>(bins, static_cast<int>(n / 20 > 0 ? n / 20 : 1)));
+}
+
+/// Per-configuration C(x) = (1/N) sum_y phi(y) phi(y+x), averaged over each D4 orbit of x, by FFT.
+std::vector<Series> orbit_correlators(const io::Ensemble& ens, long discard, const std::vector<int>& orbit_of,
+                                      int n_orbits) {
+  const int L = ens.L, n = L * L, nk = L * (L / 2 + 1);
+  std::vector<double> field(n), corr(n);
+  std::vector<std::complex<double>> spectrum(nk);
+  fftw_plan forward = fftw_plan_dft_r2c_2d(L, L, field.data(), reinterpret_cast<fftw_complex*>(spectrum.data()),
+                                           FFTW_ESTIMATE);
+  fftw_plan backward = fftw_plan_dft_c2r_2d(L, L, reinterpret_cast<fftw_complex*>(spectrum.data()), corr.data(),
+                                            FFTW_ESTIMATE);
+  std::vector<int> orbit_size(n_orbits, 0);
+  for (int s = 0; s < n; ++s) ++orbit_size[orbit_of[s]];
+  std::vector<Series> result(n_orbits, Series(ens.n_chains));
+  for (int c = 0; c < ens.n_chains; ++c)
+    for (long i = discard; i < ens.n_records; ++i) {
+      for (int s = 0; s < n; ++s) field[s] = ens.phi(c, i, s);
+      fftw_execute(forward);
+      for (auto& z : spectrum) z = std::norm(z);
+      fftw_execute(backward);  // unnormalised: sum_k |phi(k)|^2 e^{ikx} = N sum_y phi(y) phi(y+x)
+      std::vector<double> orbit_sum(n_orbits, 0.0);
+      for (int s = 0; s < n; ++s) orbit_sum[orbit_of[s]] += corr[s] / (static_cast<double>(n) * n);
+      for (int o = 0; o < n_orbits; ++o) result[o][c].push_back(orbit_sum[o] / orbit_size[o]);
+    }
+  fftw_destroy_plan(forward);
+  fftw_destroy_plan(backward);
+  return result;
+}
+
+}  // namespace
+
+EnsembleAnalysis analyze(const io::Ensemble& ens, long discard) {
+  if (discard < 0 || discard + 2 > ens.n_records) {
+    throw InputError("--discard " + std::to_string(discard) + " leaves fewer than 2 of the " +
+                     std::to_string(ens.n_records) + " records per chain: discard fewer");
+  }
+  EnsembleAnalysis out;
+  out.L = ens.L;
+  out.n_chains = ens.n_chains;
+  out.n_records = ens.n_records - discard;
+  out.discarded = discard;
+  out.algorithm = io::attr_string(ens.algorithm, "name", "/algorithm");
+  out.m2 = io::attr_real(ens.action, "m2", "/action");
+  out.lam = io::attr_real(ens.action, "lam", "/action");
+  const int L = ens.L;
+  const double volume = static_cast<double>(L) * L;
+
+  for (const auto& [name, data] : ens.scalars) {
+    Series series = replicas_of(data, discard);
+    if (name == "dH") {
+      // Creutz's equality <exp(-dH)> = 1 checks the HMC integrator; a diverged trajectory has dH = inf or nan.
+      for (auto& chain : series)
+        for (double& x : chain) x = std::exp(-x);
+    }
+    bool finite = true;
+    for (const auto& chain : series)
+      for (double x : chain) finite = finite && std::isfinite(x);
+    if (!finite) {
+      out.warnings.push_back(name + " has non-finite values (diverged trajectories?): not analysed");
+      continue;
+    }
+    if (name == "dH") {
+      out.observables.emplace_back("exp(-dH)", from_gamma(stats::gamma_method(series)));
+    } else if (name == "accepted") {
+      out.has_acceptance = true;
+      out.acceptance = from_gamma(stats::gamma_method(series));
+    } else {
+      out.observables.emplace_back(name, from_gamma(stats::gamma_method(series)));
+    }
+  }
+
+  const Series M = replicas_of(ens.scalars.at("M"), discard);
+  const Series M2 = replicas_of(ens.scalars.at("M2"), discard);
+  const auto chi2_of = [volume](const std::vector<double>& a) { return volume * (a[1] - a[0] * a[0]); };
+  out.chi2 = from_gamma(stats::gamma_method_derived({M, M2}, chi2_of));
+  const long total = out.n_records * ens.n_chains;
+  out.chi2_jackknife_error =
+      stats::jackknife({concatenated(M), concatenated(M2)}, chi2_of, bin_size_for(out.chi2.tau_int, total)).error;
+
+  // Gc(t) = <gc(t)> - <M>^2; primaries: M, gc(0..L-1).
+  std::vector<Series> primaries = {M};
+  for (int t = 0; t < L; ++t) {
+    Series gc(ens.n_chains);
+    for (int c = 0; c < ens.n_chains; ++c)
+      for (long i = discard; i < ens.n_records; ++i) gc[c].push_back(ens.gc(c, i, t));
+    primaries.push_back(std::move(gc));
+  }
+  const auto connected_slices = [L](const std::vector<double>& a) {
+    std::vector<double> Gc(L);
+    for (int t = 0; t < L; ++t) Gc[t] = a[1 + t] - a[0] * a[0];
+    return Gc;
+  };
+  for (int t = 0; t < L; ++t) {
+    out.Gc.push_back(from_gamma(stats::gamma_method_derived(
+        {primaries[0], primaries[1 + t]}, [](const std::vector<double>& a) { return a[1] - a[0] * a[0]; })));
+  }
+  const auto mass_of = [&](const std::vector<double>& a) { return pole_mass(connected_slices(a)); };
+  out.pole_mass = from_gamma(stats::gamma_method_derived(primaries, mass_of));
+  std::vector<std::vector<double>> flat;
+  for (const auto& p : primaries) flat.push_back(concatenated(p));
+  out.pole_mass_jackknife_error = stats::jackknife(flat, mass_of, bin_size_for(out.pole_mass.tau_int, total)).error;
+
+  if (ens.has_fields) {
+    const Lattice lattice(L);
+    out.G_orbit_of = lattice.orbit_of();
+    const int n_orbits = lattice.orbit_count();
+    const std::vector<Series> C = orbit_correlators(ens, discard, out.G_orbit_of, n_orbits);
+    for (int o = 0; o < n_orbits; ++o) {
+      out.G_orbit.push_back(from_gamma(
+          stats::gamma_method_derived({M, C[o]}, [](const std::vector<double>& a) { return a[1] - a[0] * a[0]; })));
+    }
+  }
+  return out;
+}
+
+std::string format_table(const EnsembleAnalysis& r) {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%s ensemble: L = %d, m2 = %g, lam = %g, %d chains x %ld records (%ld discarded)\n",
+                r.algorithm.c_str(), r.L, r.m2, r.lam, r.n_chains, r.n_records, r.discarded);
+  out << line;
+  std::snprintf(line, sizeof line, "%-14s %14s %12s %10s\n", "quantity", "value", "error", "tau_int");
+  out << line;
+  const auto row = [&](const std::string& name, const Estimate& e) {
+    std::snprintf(line, sizeof line, "%-14s %14.6g %12.3g %10.2f\n", name.c_str(), e.value, e.error, e.tau_int);
+    out << line;
+  };
+  if (r.has_acceptance) row("acceptance", r.acceptance);
+  for (const auto& [name, e] : r.observables) row(name, e);
+  row("chi2", r.chi2);
+  row("m_p", r.pole_mass);
+  row("m_p L", Estimate{r.pole_mass.value * r.L, r.pole_mass.error * r.L, r.pole_mass.tau_int, 0.0});
+  std::snprintf(line, sizeof line, "jackknife errors: chi2 %.3g, m_p L %.3g\n", r.chi2_jackknife_error,
+                r.pole_mass_jackknife_error * r.L);
+  out << line;
+  for (const auto& warning : r.warnings) out << "warning: " << warning << "\n";
+  return out.str();
+}
+
+namespace {
+
+void json_estimate(std::ostringstream& out, const Estimate& e) {
+  const auto number = [&](double x) {
+    if (std::isfinite(x)) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.10g", x);
+      out << text;
+    } else {
+      out << "null";
+    }
+  };
+  out << "{\"value\": ";
+  number(e.value);
+  out << ", \"error\": ";
+  number(e.error);
+  out << ", \"tau_int\": ";
+  number(e.tau_int);
+  out << ", \"tau_int_error\": ";
+  number(e.tau_int_error);
+  out << "}";
+}
+
+void json_list(std::ostringstream& out, const std::vector<Estimate>& list) {
+  out << "[";
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (i) out << ", ";
+    json_estimate(out, list[i]);
+  }
+  out << "]";
+}
+
+}  // namespace
+
+std::string to_json(const EnsembleAnalysis& r) {
+  std::ostringstream out;
+  out << "{\n  \"L\": " << r.L << ",\n  \"m2\": " << r.m2 << ",\n  \"lam\": " << r.lam << ",\n  \"algorithm\": \""
+      << r.algorithm << "\",\n  \"n_chains\": " << r.n_chains << ",\n  \"n_records\": " << r.n_records
+      << ",\n  \"discarded\": " << r.discarded << ",\n";
+  if (r.has_acceptance) {
+    out << "  \"acceptance\": ";
+    json_estimate(out, r.acceptance);
+    out << ",\n";
+  }
+  for (const auto& [name, e] : r.observables) {
+    out << "  \"" << name << "\": ";
+    json_estimate(out, e);
+    out << ",\n";
+  }
+  out << "  \"chi2\": ";
+  json_estimate(out, r.chi2);
+  out << ",\n  \"chi2_jackknife_error\": " << r.chi2_jackknife_error << ",\n  \"m_p\": ";
+  json_estimate(out, r.pole_mass);
+  out << ",\n  \"m_p_jackknife_error\": " << r.pole_mass_jackknife_error << ",\n  \"Gc\": ";
+  json_list(out, r.Gc);
+  out << ",\n  \"G_orbit\": ";
+  json_list(out, r.G_orbit);
+  out << ",\n  \"G_orbit_of_site\": [";
+  for (std::size_t s = 0; s < r.G_orbit_of.size(); ++s) out << (s ? ", " : "") << r.G_orbit_of[s];
+  out << "],\n  \"warnings\": [";
+  for (std::size_t i = 0; i < r.warnings.size(); ++i) out << (i ? ", " : "") << "\"" << r.warnings[i] << "\"";
+  out << "]\n}\n";
+  return out.str();
+}
+
+}  // namespace phi4flow::analysis

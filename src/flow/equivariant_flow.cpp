@@ -1,0 +1,371 @@
+// EquivariantFlow: parameters and their kernel transforms, scratch memory, the RK4 integrator and its discrete
+// adjoint. The kernels it launches live in equivariant_flow_kernels.cpp.
+#include "phi4flow/flow/equivariant_flow.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "equivariant_flow_kernels.hpp"
+#include "phi4flow/error.hpp"
+#include "phi4flow/parallel/random.hpp"
+
+namespace phi4flow::flow {
+
+namespace {
+
+FieldBatch scratch_fields(const std::string& name, int rows, int cols) {
+  return FieldBatch(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::" + name), rows, cols);
+}
+
+SpectrumBatch scratch_spectra(const std::string& name, int rows, int cols) {
+  return SpectrumBatch(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::" + name), rows,
+                       cols);
+}
+
+BatchScalars scratch_scalars(const std::string& name, int n) {
+  return BatchScalars(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::" + name), n);
+}
+
+void check_input(bool ok, const std::string& key, const std::string& what) {
+  if (!ok) throw InputError("flow." + key + ": " + what);
+}
+
+}  // namespace
+
+TimeWeights hat_weights(int time_basis, double t_end, double t) {
+  if (time_basis == 1) return TimeWeights{0, 0, 1.0, 0.0};
+  const double u = std::clamp(t / t_end, 0.0, 1.0) * (time_basis - 1);
+  const int lo = std::min(static_cast<int>(u), time_basis - 2);
+  const double w_hi = u - lo;
+  return TimeWeights{lo, lo + 1, 1.0 - w_hi, w_hi};
+}
+
+/// Scratch for one batch size B. Feature rows are b * nf + j; every FFT runs on these whole buffers, so the
+/// plans made for them fit every call.
+struct EquivariantFlow::Workspace {
+  Workspace(int L, int batch_size, int n_features, int n_reduced, FftPlanning planning)
+      : batch(batch_size),
+        features(scratch_fields("features", batch_size * n_features, L * L)),
+        feature_spectra(scratch_spectra("feature_spectra", batch_size * n_features, half_spectrum_size(L))),
+        // The VJP's site terms are written after the inverse FFT has consumed feature_spectra (c2r destroys
+        // its input anyway), so they reuse its storage: N reals per row fit in L (L/2 + 1) complex numbers.
+        site_terms(reinterpret_cast<real_t*>(feature_spectra.data()), batch_size * n_features, L * L),
+        fields(scratch_fields("fields", batch_size, L * L)),
+        field_spectra(scratch_spectra("field_spectra", batch_size, half_spectrum_size(L))),
+        feature_fft(L, features, feature_spectra, planning),
+        field_fft(L, fields, field_spectra, planning),
+        acc(scratch_fields("acc", batch_size, L * L)),
+        stages(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::stages"), 3, batch_size,
+               L * L),
+        phi_bar(scratch_fields("phi_bar", batch_size, L * L)),
+        adjoint(scratch_fields("adjoint", batch_size, L * L)),
+        adjoint_next(scratch_fields("adjoint_next", batch_size, L * L)),
+        state(scratch_fields("state", batch_size, L * L)),
+        div(scratch_scalars("div", batch_size)),
+        ell_acc(scratch_scalars("ell_acc", batch_size)),
+        ell(scratch_scalars("ell", batch_size)),
+        action(scratch_scalars("action", batch_size)),
+        partial(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::partial"), n_reduced,
+                batch_size) {}
+
+  FieldBatch stage(int i) const { return Kokkos::subview(stages, i, Kokkos::ALL, Kokkos::ALL); }
+
+  int batch;
+  FieldBatch features;             // h_j(phi); in the VJP then W_j * v, then the omega terms
+  SpectrumBatch feature_spectra;
+  FieldBatch site_terms;           // unmanaged, over feature_spectra's storage
+  FieldBatch fields;               // g from the inverse FFT, or the cotangent v for the forward one
+  SpectrumBatch field_spectra;
+  RealFft2d feature_fft;
+  RealFft2d field_fft;
+  FieldBatch acc;                  // RK4: k1 + 2 k2 + 2 k3
+  Kokkos::View<real_t***, Kokkos::LayoutRight, MemSpace> stages;  // inputs of RK4 stages 2, 3, 4
+  FieldBatch phi_bar;              // VJP output of one stage
+  FieldBatch adjoint;              // cotangent of phi at the start of the current step
+  FieldBatch adjoint_next;         // the same for the previous step, being accumulated
+  FieldBatch state;                // log_density: the latent field it integrates back to
+  BatchScalars div, ell_acc, ell, action;
+  detail::ReductionRows partial;   // per-field sums of the VJP's site terms
+};
+
+EquivariantFlow::EquivariantFlow(const Lattice& lattice, const EquivariantFlowConfig& config, std::uint32_t seed)
+    : lattice_(lattice), config_(config) {
+  check_input(config.time_basis >= 1, "time_basis", "must be at least 1, got " + std::to_string(config.time_basis));
+  check_input(config.frequencies >= 1, "frequencies", "must be at least 1, got " + std::to_string(config.frequencies));
+  check_input(config.steps >= 1, "steps", "must be at least 1, got " + std::to_string(config.steps));
+  check_input(std::isfinite(config.t_end) && config.t_end > 0.0, "t_end",
+              "must be a positive time, got " + std::to_string(config.t_end));
+
+  const int L = lattice.extent();
+  sites_ = lattice.volume();
+  modes_ = half_spectrum_size(L);
+  features_ = config.sign_breaking ? 2 * config.frequencies + 1 : config.frequencies;
+  if (config.translation_only) {
+    row_of_host_.resize(sites_);
+    for (int r = 0; r < sites_; ++r) row_of_host_[r] = r;
+  } else {
+    row_of_host_ = lattice.orbit_of();
+  }
+  rows_ = *std::max_element(row_of_host_.begin(), row_of_host_.end()) + 1;
+
+  // Displacements of each theta row, as compressed rows, for gathering the theta gradient.
+  std::vector<int> start(rows_ + 1, 0), members(sites_);
+  for (int r = 0; r < sites_; ++r) ++start[row_of_host_[r] + 1];
+  for (int p = 0; p < rows_; ++p) start[p + 1] += start[p];
+  std::vector<int> fill(start.begin(), start.end() - 1);
+  for (int r = 0; r < sites_; ++r) members[fill[row_of_host_[r]]++] = r;
+  auto to_device = [](const std::vector<int>& v, const std::string& name) {
+    Kokkos::View<int*, MemSpace> out(name, v.size());
+    Kokkos::deep_copy(out, Kokkos::View<const int*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(v.data(), v.size()));
+    return out;
+  };
+  row_of_ = to_device(row_of_host_, "phi4flow::EquivariantFlow::row_of");
+  row_start_ = to_device(start, "phi4flow::EquivariantFlow::row_start");
+  row_sites_ = to_device(members, "phi4flow::EquivariantFlow::row_sites");
+
+  const int n_params = theta_size() + config.frequencies;
+  params_ = ParameterView("phi4flow::EquivariantFlow::parameters", n_params);  // theta = 0: the identity
+  params_of_transforms_ = ParameterView("phi4flow::EquivariantFlow::parameters_of_transforms", n_params);
+  auto host_params = Kokkos::create_mirror_view(params_);
+  Kokkos::deep_copy(host_params, 0.0);
+  const rng::Philox gen(seed, rng::Purpose::flow_init);
+  for (int f = 0; f < config.frequencies; ++f) host_params(omega_index(f)) = gen.normal(0, 0, static_cast<std::uint32_t>(f));
+  Kokkos::deep_copy(params_, host_params);
+
+  const int kernel_count = config.time_basis * features_;
+  kernel_fields_ = scratch_fields("kernel_fields", kernel_count, sites_);
+  kernel_spectra_ = scratch_spectra("kernel_spectra", kernel_count, modes_);
+  theta_spectra_ = scratch_spectra("theta_spectra", kernel_count, modes_);
+  kernel_fft_ = std::make_unique<RealFft2d>(L, kernel_fields_, kernel_spectra_, config.fft_planning);
+  stage_kernel_ = scratch_spectra("stage_kernel", features_, modes_);
+  stage_w0_ = Kokkos::View<real_t*, MemSpace>("phi4flow::EquivariantFlow::stage_w0", features_);
+}
+
+EquivariantFlow::~EquivariantFlow() = default;
+
+std::vector<std::pair<std::string, double>> EquivariantFlow::hyperparameters() const {
+  return {{"L", lattice_.extent()},
+          {"time_basis", config_.time_basis},
+          {"frequencies", config_.frequencies},
+          {"steps", config_.steps},
+          {"translation_only", config_.translation_only ? 1.0 : 0.0},
+          {"sign_breaking", config_.sign_breaking ? 1.0 : 0.0},
+          {"t_end", config_.t_end},
+          {"parameters", static_cast<double>(params_.extent(0))}};
+}
+
+EquivariantFlow::Workspace& EquivariantFlow::workspace(int batch) {
+  PHI4FLOW_CHECK(batch > 0, "a batch needs at least one field");
+  if (!ws_ || ws_->batch != batch) {
+    ws_.reset();  // free the old scratch before allocating the new
+    const int n_reduced = config_.frequencies + (config_.sign_breaking ? 2 * config_.frequencies : config_.frequencies);
+    ws_ = std::make_unique<Workspace>(lattice_.extent(), batch, features_, n_reduced, config_.fft_planning);
+  }
+  return *ws_;
+}
+
+void EquivariantFlow::refresh_kernel_transforms() {
+  const ParameterView now = params_, then = params_of_transforms_;
+  int changed = 0;
+  Kokkos::parallel_reduce(
+      "phi4flow::EquivariantFlow::parameters_changed", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(now.extent(0))),
+      KOKKOS_LAMBDA(const int i, int& n) { n += now(i) != then(i) ? 1 : 0; }, changed);
+  if (transforms_valid_ && changed == 0) return;
+  detail::scatter_theta(params_, row_of_, config_.time_basis, features_, kernel_fields_);
+  kernel_fft_->forward(kernel_fields_, kernel_spectra_);
+  // g^ = conj(W^) s^ (g is a correlation with W: g(x) = sum_r W(r) s(x + r)); 1/N normalises the inverse FFT.
+  detail::conjugate_scale(kernel_spectra_, 1.0 / sites_);
+  Kokkos::deep_copy(params_of_transforms_, params_);
+  transforms_valid_ = true;
+}
+
+void EquivariantFlow::prepare_time(const TimeWeights& tw) {
+  detail::stage_kernel(kernel_spectra_, params_, tw, features_, stage_kernel_, stage_w0_);
+}
+
+void EquivariantFlow::velocity(Workspace& ws, const ConstFieldBatch& y) {
+  const detail::FeatureSet fs{config_.frequencies, features_, config_.sign_breaking, omega_index(0)};
+  detail::compute_features(y, params_, stage_w0_, fs, ws.features, ws.div);
+  ws.feature_fft.forward(ws.features, ws.feature_spectra);
+  detail::combine_spectra(ws.feature_spectra, stage_kernel_, features_, ws.field_spectra);
+  ws.field_fft.inverse(ws.field_spectra, ws.fields);
+}
+
+void EquivariantFlow::velocity_vjp(Workspace& ws, const ConstFieldBatch& y, const TimeWeights& tw, double c,
+                                   const ParameterView& grad) {
+  const detail::FeatureSet fs{config_.frequencies, features_, config_.sign_breaking, omega_index(0)};
+  detail::compute_features(y, params_, stage_w0_, fs, ws.features, ws.div);
+  ws.feature_fft.forward(ws.features, ws.feature_spectra);
+  ws.field_fft.forward(ws.fields, ws.field_spectra);
+  detail::correlate_and_convolve(ws.field_spectra, stage_kernel_, tw, features_, ws.feature_spectra, theta_spectra_);
+  ws.feature_fft.inverse(ws.feature_spectra, ws.features);
+  detail::vjp_pointwise(y, params_, stage_w0_, c, fs, ws.features, ws.site_terms, ws.phi_bar);
+  detail::accumulate_site_terms(ws.features, ws.site_terms, fs, tw, ws.partial, grad);
+}
+
+void EquivariantFlow::rk4_step(Workspace& ws, const ConstFieldBatch& y, const FieldBatch& y_out,
+                               const BatchScalars& ell, double t, double h) {
+  const FieldBatch stage = ws.stage(0);
+  prepare_time(time_weights(t));
+  velocity(ws, y);
+  detail::rk4_stage(y, ws.fields, ws.div, true, 1.0, 0.5 * h, ws.acc, ws.ell_acc, stage);
+  prepare_time(time_weights(t + 0.5 * h));
+  velocity(ws, stage);
+  detail::rk4_stage(y, ws.fields, ws.div, false, 2.0, 0.5 * h, ws.acc, ws.ell_acc, stage);
+  velocity(ws, stage);
+  detail::rk4_stage(y, ws.fields, ws.div, false, 2.0, h, ws.acc, ws.ell_acc, stage);
+  prepare_time(time_weights(t + h));
+  velocity(ws, stage);
+  detail::rk4_finish(y, ws.fields, ws.div, ws.acc, ws.ell_acc, h, y_out, ell);
+}
+
+void EquivariantFlow::adjoint_step(Workspace& ws, const ConstFieldBatch& y, double t, double h,
+                                   const ParameterView& grad) {
+  // Recompute the stage inputs Y2, Y3, Y4 from the stored start of the step.
+  const TimeWeights t0 = time_weights(t), t_half = time_weights(t + 0.5 * h), t1 = time_weights(t + h);
+  const FieldBatch y2 = ws.stage(0), y3 = ws.stage(1), y4 = ws.stage(2);
+  prepare_time(t0);
+  velocity(ws, y);
+  detail::shift(y, ws.fields, 0.5 * h, y2);
+  prepare_time(t_half);
+  velocity(ws, y2);
+  detail::shift(y, ws.fields, 0.5 * h, y3);
+  velocity(ws, y3);
+  detail::shift(y, ws.fields, h, y4);
+
+  // Walk the stages backwards. y_next = y + h/6 (k1 + 2 k2 + 2 k3 + k4) and ell_next = ell - h/6 (d1 + 2 d2 +
+  // 2 d3 + d4) with ell's cotangent 1, so stage i sees v_i = h w_i / 6 adjoint + (its share of later stages)
+  // and c_i = -h w_i / 6; Y4 = y + h k3, Y3 = y + h/2 k2, Y2 = y + h/2 k1 pass the stage cotangents back.
+  detail::scale(ws.adjoint, h / 6.0, ws.fields);
+  prepare_time(t1);
+  velocity_vjp(ws, y4, t1, -h / 6.0, grad);
+  detail::adjoint_combine(ws.adjoint, ws.phi_bar, true, h / 3.0, h, ws.adjoint_next, ws.fields);
+  prepare_time(t_half);
+  velocity_vjp(ws, y3, t_half, -h / 3.0, grad);
+  detail::adjoint_combine(ws.adjoint, ws.phi_bar, false, h / 3.0, 0.5 * h, ws.adjoint_next, ws.fields);
+  velocity_vjp(ws, y2, t_half, -h / 3.0, grad);
+  detail::adjoint_combine(ws.adjoint, ws.phi_bar, false, h / 6.0, 0.5 * h, ws.adjoint_next, ws.fields);
+  prepare_time(t0);
+  velocity_vjp(ws, y, t0, -h / 6.0, grad);
+  detail::shift(ws.adjoint_next, ws.phi_bar, 1.0, ws.adjoint);
+}
+
+void EquivariantFlow::finish_theta_gradient(const ParameterView& grad) {
+  kernel_fft_->inverse(theta_spectra_, kernel_fields_);
+  // The correlations' spectra summed unnormalised products: 1/N completes the inverse transform.
+  detail::gather_theta_gradient(kernel_fields_, row_start_, row_sites_, config_.time_basis, features_, 1.0 / sites_,
+                                grad);
+}
+
+void EquivariantFlow::sample(const ConstFieldBatch& z, const FieldBatch& phi, const BatchScalars& log_q) {
+  const int batch = static_cast<int>(z.extent(0));
+  PHI4FLOW_CHECK(static_cast<int>(z.extent(1)) == sites_ && phi.extent(0) == z.extent(0) &&
+                     phi.extent(1) == z.extent(1) && log_q.extent(0) == z.extent(0),
+                 "EquivariantFlow::sample: z, phi and log_q must hold the same batch of L x L fields");
+  Workspace& ws = workspace(batch);
+  refresh_kernel_transforms();
+  Kokkos::deep_copy(phi, z);
+  detail::log_prior(z, log_q);
+  const double h = config_.t_end / config_.steps;
+  for (int n = 0; n < config_.steps; ++n) rk4_step(ws, phi, phi, log_q, n * h, h);
+}
+
+void EquivariantFlow::log_density(const ConstFieldBatch& phi, const BatchScalars& log_q) {
+  invert(phi, workspace(static_cast<int>(phi.extent(0))).state, log_q);
+}
+
+void EquivariantFlow::invert(const ConstFieldBatch& phi, const FieldBatch& z, const BatchScalars& log_q) {
+  const int batch = static_cast<int>(phi.extent(0));
+  PHI4FLOW_CHECK(static_cast<int>(phi.extent(1)) == sites_ && z.extent(0) == phi.extent(0) &&
+                     z.extent(1) == phi.extent(1) && log_q.extent(0) == phi.extent(0),
+                 "EquivariantFlow::invert: phi, z and log_q must hold the same batch of L x L fields");
+  Workspace& ws = workspace(batch);
+  refresh_kernel_transforms();
+  Kokkos::deep_copy(z, phi);
+  Kokkos::deep_copy(ws.ell, 0.0);
+  // Backwards from t_end, ell accumulates the integral of div g over [0, t_end]: log q = log r(z) - ell.
+  const double h = config_.t_end / config_.steps;
+  for (int n = 0; n < config_.steps; ++n) rk4_step(ws, z, z, ws.ell, config_.t_end - n * h, -h);
+  detail::log_prior(z, log_q);
+  const BatchScalars ell = ws.ell;
+  Kokkos::parallel_for(
+      "phi4flow::EquivariantFlow::invert", Kokkos::RangePolicy<ExecSpace>(0, batch),
+      KOKKOS_LAMBDA(const int b) { log_q(b) -= ell(b); });
+}
+
+double EquivariantFlow::loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action,
+                                          const ParameterView& grad) {
+  const int batch = static_cast<int>(z.extent(0));
+  PHI4FLOW_CHECK(static_cast<int>(z.extent(1)) == sites_ && action.lattice().extent() == lattice_.extent(),
+                 "EquivariantFlow::loss_and_gradient: z and the action must live on the flow's lattice");
+  PHI4FLOW_CHECK(grad.extent(0) == params_.extent(0), "EquivariantFlow::loss_and_gradient: grad has " +
+                                                          std::to_string(grad.extent(0)) + " entries, the model " +
+                                                          std::to_string(params_.extent(0)));
+  Workspace& ws = workspace(batch);
+  refresh_kernel_transforms();
+  const int steps = config_.steps;
+  if (trajectory_.extent(0) != static_cast<std::size_t>(steps) || trajectory_.extent(1) != static_cast<std::size_t>(batch)) {
+    trajectory_ = decltype(trajectory_)();
+    trajectory_ = decltype(trajectory_)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::trajectory"),
+                                        steps, batch, sites_);
+  }
+  // phi after step n is trajectory_(n); the start of step 0 is z itself.
+  auto start_of = [&](int n) -> ConstFieldBatch {
+    return n == 0 ? z : ConstFieldBatch(Kokkos::subview(trajectory_, n - 1, Kokkos::ALL, Kokkos::ALL));
+  };
+
+  const double h = config_.t_end / steps;
+  detail::log_prior(z, ws.ell);
+  for (int n = 0; n < steps; ++n) {
+    rk4_step(ws, start_of(n), Kokkos::subview(trajectory_, n, Kokkos::ALL, Kokkos::ALL), ws.ell, n * h, h);
+  }
+  const ConstFieldBatch phi = start_of(steps);
+  action.action(phi, ws.action);
+  double loss = 0.0;
+  const BatchScalars ell = ws.ell, s_values = ws.action;
+  Kokkos::parallel_reduce(
+      "phi4flow::EquivariantFlow::loss", Kokkos::RangePolicy<ExecSpace>(0, batch),
+      KOKKOS_LAMBDA(const int b, double& sum) { sum += ell(b) + s_values(b); }, loss);
+
+  // Cotangents at t_end: dS/dphi for phi, 1 for ell (constant in time, so it never needs propagating).
+  action.force(phi, ws.adjoint);
+  Kokkos::deep_copy(grad, 0.0);
+  Kokkos::deep_copy(theta_spectra_, Complex(0.0, 0.0));
+  for (int n = steps - 1; n >= 0; --n) adjoint_step(ws, start_of(n), n * h, h, grad);
+  finish_theta_gradient(grad);
+  return loss;
+}
+
+void EquivariantFlow::vector_field(const ConstFieldBatch& phi, double t, const FieldBatch& g, const BatchScalars& div) {
+  PHI4FLOW_CHECK(static_cast<int>(phi.extent(1)) == sites_ && g.extent(0) == phi.extent(0) &&
+                     g.extent(1) == phi.extent(1) && div.extent(0) == phi.extent(0),
+                 "EquivariantFlow::vector_field: phi, g and div must hold the same batch of L x L fields");
+  Workspace& ws = workspace(static_cast<int>(phi.extent(0)));
+  refresh_kernel_transforms();
+  prepare_time(time_weights(t));
+  velocity(ws, phi);
+  Kokkos::deep_copy(g, ws.fields);
+  Kokkos::deep_copy(div, ws.div);
+}
+
+void EquivariantFlow::vector_field_vjp(const ConstFieldBatch& phi, double t, const ConstFieldBatch& v, double c,
+                                       const FieldBatch& phi_bar, const ParameterView& grad) {
+  PHI4FLOW_CHECK(static_cast<int>(phi.extent(1)) == sites_ && v.extent(0) == phi.extent(0) &&
+                     v.extent(1) == phi.extent(1) && phi_bar.extent(0) == phi.extent(0) &&
+                     phi_bar.extent(1) == phi.extent(1) && grad.extent(0) == params_.extent(0),
+                 "EquivariantFlow::vector_field_vjp: phi, v, phi_bar and grad do not match the model");
+  Workspace& ws = workspace(static_cast<int>(phi.extent(0)));
+  refresh_kernel_transforms();
+  const TimeWeights tw = time_weights(t);
+  prepare_time(tw);
+  Kokkos::deep_copy(grad, 0.0);
+  Kokkos::deep_copy(theta_spectra_, Complex(0.0, 0.0));
+  Kokkos::deep_copy(ws.fields, v);
+  velocity_vjp(ws, phi, tw, c, grad);
+  Kokkos::deep_copy(phi_bar, ws.phi_bar);
+  finish_theta_gradient(grad);
+}
+
+}  // namespace phi4flow::flow

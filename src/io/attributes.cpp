@@ -1,0 +1,71 @@
+// Look-ups in attribute lists.
+#include "phi4flow/io/attributes.hpp"
+
+#include <iomanip>
+#include <sstream>
+
+#include "phi4flow/error.hpp"
+
+namespace phi4flow::io {
+
+namespace {
+
+const char* type_name(const AttrValue& value) {
+  switch (value.index()) {
+    case 0:
+      return "an integer";
+    case 1:
+      return "a real number";
+    default:
+      return "a string";
+  }
+}
+
+[[noreturn]] void throw_wrong_type(const std::string& name, const std::string& where, const AttrValue& value,
+                                   const char* expected) {
+  throw InputError("attribute '" + name + "' of " + where + " is " + type_name(value) + " (" + to_string(value) +
+                   "), expected " + expected);
+}
+
+}  // namespace
+
+const AttrValue& find_attr(const AttrList& attrs, const std::string& name, const std::string& where) {
+  for (const auto& [key, value] : attrs)
+    if (key == name) return value;
+  throw InputError("attribute '" + name + "' is missing from " + where);
+}
+
+bool has_attr(const AttrList& attrs, const std::string& name) {
+  for (const auto& entry : attrs)
+    if (entry.first == name) return true;
+  return false;
+}
+
+std::int64_t attr_int(const AttrList& attrs, const std::string& name, const std::string& where) {
+  const AttrValue& value = find_attr(attrs, name, where);
+  if (const auto* i = std::get_if<std::int64_t>(&value)) return *i;
+  throw_wrong_type(name, where, value, "an integer");
+}
+
+double attr_real(const AttrList& attrs, const std::string& name, const std::string& where) {
+  const AttrValue& value = find_attr(attrs, name, where);
+  if (const auto* x = std::get_if<double>(&value)) return *x;
+  if (const auto* i = std::get_if<std::int64_t>(&value)) return static_cast<double>(*i);
+  throw_wrong_type(name, where, value, "a real number");
+}
+
+const std::string& attr_string(const AttrList& attrs, const std::string& name, const std::string& where) {
+  const AttrValue& value = find_attr(attrs, name, where);
+  if (const auto* s = std::get_if<std::string>(&value)) return *s;
+  throw_wrong_type(name, where, value, "a string");
+}
+
+std::string to_string(const AttrValue& value) {
+  if (const auto* i = std::get_if<std::int64_t>(&value)) return std::to_string(*i);
+  if (const auto* s = std::get_if<std::string>(&value)) return "'" + *s + "'";
+  std::ostringstream out;
+  out << std::setprecision(17) << std::get<double>(value);
+  return out.str();
+}
+
+}  // namespace phi4flow::io

@@ -1,0 +1,538 @@
+// The ensemble file: layout, collective checks, the block-wise commit protocol, and the serial reader.
+//
+// Commit protocol. Records, dataset extents and the chain state are written first and flushed; only then
+// are the three commit attributes on /configs (n_complete, next_step, state_slot) rewritten and flushed.
+// The state lives in two slots and each block writes the slot that is not committed, so the committed
+// state is never overwritten in place: after a kill, the commit attributes, the records they count and
+// the state they point to always belong to the same block.
+#include "phi4flow/io/ensemble.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <set>
+
+#include "phi4flow/error.hpp"
+#include "phi4flow/io/hdf5.hpp"
+
+namespace phi4flow::io {
+
+namespace {
+
+constexpr const char* kFormat = "phi4flow-ensemble";
+constexpr std::int64_t kFormatVersion = 1;
+constexpr hsize_t kSeriesChunk = 1024;      // records per chunk of a [chain, cfg] series: 8 KiB
+constexpr hsize_t kCorrelatorChunk = 8192;  // values per chunk of /records/Gc: 64 KiB
+constexpr const char* kMetaGroups[] = {"lattice", "action", "algorithm", "rng"};
+
+int rank_of(MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  return rank;
+}
+
+// Every rank throws if any rank found an error, so that no rank is left waiting in a collective call.
+template <class Error>
+void throw_if_any(MPI_Comm comm, const std::string& local_error, const std::string& elsewhere) {
+  const int mine = local_error.empty() ? 0 : 1;
+  int any = 0;
+  MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm);
+  if (any) throw Error(mine ? local_error : elsewhere);
+}
+
+int broadcast_flag(MPI_Comm comm, bool flag) {
+  int value = flag ? 1 : 0;
+  MPI_Bcast(&value, 1, MPI_INT, 0, comm);
+  return value;
+}
+
+bool file_exists(const std::string& path) {
+  std::error_code ignored;
+  return std::filesystem::exists(path, ignored);
+}
+
+// Attribute lists travel as bytes: name length, name, kind, then 8 bytes or length and text.
+void put_bytes(std::string& out, const void* data, std::size_t n) { out.append(static_cast<const char*>(data), n); }
+
+template <class T>
+T get_value(const std::string& in, std::size_t& pos) {
+  T value;
+  std::memcpy(&value, in.data() + pos, sizeof value);
+  pos += sizeof value;
+  return value;
+}
+
+void broadcast(MPI_Comm comm, AttrList& attrs) {
+  std::string bytes;
+  if (rank_of(comm) == 0) {
+    for (const auto& [name, value] : attrs) {
+      const std::uint64_t name_size = name.size();
+      const auto kind = static_cast<std::uint8_t>(value.index());
+      put_bytes(bytes, &name_size, sizeof name_size);
+      bytes += name;
+      put_bytes(bytes, &kind, sizeof kind);
+      if (const auto* i = std::get_if<std::int64_t>(&value)) put_bytes(bytes, i, sizeof *i);
+      if (const auto* x = std::get_if<double>(&value)) put_bytes(bytes, x, sizeof *x);
+      if (const auto* s = std::get_if<std::string>(&value)) {
+        const std::uint64_t size = s->size();
+        put_bytes(bytes, &size, sizeof size);
+        bytes += *s;
+      }
+    }
+  }
+  unsigned long long size = bytes.size();
+  MPI_Bcast(&size, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
+  bytes.resize(size);
+  MPI_Bcast(bytes.data(), static_cast<int>(size), MPI_CHAR, 0, comm);
+  if (rank_of(comm) == 0) return;
+  attrs.clear();
+  for (std::size_t pos = 0; pos < bytes.size();) {
+    const auto name_size = get_value<std::uint64_t>(bytes, pos);
+    std::string name = bytes.substr(pos, name_size);
+    pos += name_size;
+    const auto kind = get_value<std::uint8_t>(bytes, pos);
+    if (kind == 0) {
+      attrs.emplace_back(std::move(name), get_value<std::int64_t>(bytes, pos));
+    } else if (kind == 1) {
+      attrs.emplace_back(std::move(name), get_value<double>(bytes, pos));
+    } else {
+      const auto text_size = get_value<std::uint64_t>(bytes, pos);
+      attrs.emplace_back(std::move(name), bytes.substr(pos, text_size));
+      pos += text_size;
+    }
+  }
+}
+
+void broadcast_attrs(MPI_Comm comm, EnsembleLayout& layout) {
+  for (AttrList* attrs : {&layout.root, &layout.lattice, &layout.action, &layout.algorithm, &layout.rng})
+    broadcast(comm, *attrs);
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  return "{" + text + "}";
+}
+
+std::string local_layout_error(const EnsembleLayout& layout) {
+  if (layout.L < 2) return "L = " + std::to_string(layout.L) + " < 2";
+  if (layout.n_chains < 1) return "n_chains = " + std::to_string(layout.n_chains) + " < 1";
+  if (layout.first_chain < 0 || layout.local_chains < 0 ||
+      layout.first_chain + layout.local_chains > layout.n_chains)
+    return "chains [" + std::to_string(layout.first_chain) + ", " +
+           std::to_string(layout.first_chain + layout.local_chains) + ") outside [0, " +
+           std::to_string(layout.n_chains) + ")";
+  std::set<std::string> seen;
+  for (const auto& name : layout.record_scalars)
+    if (name.empty() || name == "Gc" || name.find('/') != std::string::npos || name == "." ||
+        !seen.insert(name).second)
+      return "record series name '" + name + "' is empty, reserved (Gc), contains '/', or repeated";
+  for (const AttrList* attrs : {&layout.root, &layout.lattice, &layout.action, &layout.algorithm, &layout.rng}) {
+    std::set<std::string> names;
+    for (const auto& entry : *attrs)
+      if (entry.first.empty() || !names.insert(entry.first).second)
+        return "attribute name '" + entry.first + "' is empty or repeated";
+  }
+  if (has_attr(layout.root, "format") || has_attr(layout.root, "format_version"))
+    return "root attributes may not set 'format' or 'format_version', which the writer owns";
+  return {};
+}
+
+// A layout is the caller's contract, not user input, so a bad one is a RuntimeError (on every rank).
+void check_layout(MPI_Comm comm, const EnsembleLayout& layout) {
+  const std::string error = local_layout_error(layout);
+  throw_if_any<RuntimeError>(comm, error.empty() ? "" : "ensemble layout on rank " + std::to_string(rank_of(comm)) +
+                                                            ": " + error,
+                             "ensemble layout invalid on another rank");
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  const auto names_hash = static_cast<long long>(std::hash<std::string>()(joined(layout.record_scalars)));
+  const long long mine[6] = {layout.L, layout.n_chains, layout.store_fields, layout.first_chain, layout.local_chains,
+                             names_hash};
+  std::vector<long long> all(6 * static_cast<std::size_t>(size));
+  MPI_Allgather(mine, 6, MPI_LONG_LONG, all.data(), 6, MPI_LONG_LONG, comm);
+  std::vector<std::pair<long long, long long>> ranges;
+  for (int r = 0; r < size; ++r) {
+    const long long* theirs = &all[6 * static_cast<std::size_t>(r)];
+    if (theirs[0] != mine[0] || theirs[1] != mine[1] || theirs[2] != mine[2] || theirs[5] != mine[5])
+      throw RuntimeError("ensemble layout: ranks disagree on L, n_chains, store_fields or record_scalars");
+    if (theirs[4] > 0) ranges.emplace_back(theirs[3], theirs[4]);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  long long next = 0;
+  for (const auto& [first, count] : ranges) {
+    if (first != next) break;
+    next += count;
+  }
+  if (next != layout.n_chains)
+    throw RuntimeError("ensemble layout: the ranks' chain ranges do not tile [0, " + std::to_string(layout.n_chains) +
+                       ") without gaps or overlaps");
+}
+
+// One [chain, cfg, ...] dataset that grows by a block of records at every append.
+struct Series {
+  std::string path;
+  std::vector<hsize_t> tail;  // dimensions after [chain, cfg]
+};
+
+std::vector<Series> series_of(int L, bool store_fields, const std::vector<std::string>& scalars) {
+  const auto l = static_cast<hsize_t>(L);
+  std::vector<Series> series = {{"configs/step", {}}};
+  if (store_fields) series.push_back({"configs/phi", {l, l}});
+  for (const auto& name : scalars) series.push_back({"records/" + name, {}});
+  series.push_back({"records/Gc", {l}});
+  return series;
+}
+
+std::vector<hsize_t> with_records(const Series& s, hsize_t chains, hsize_t records) {
+  std::vector<hsize_t> dims = {chains, records};
+  dims.insert(dims.end(), s.tail.begin(), s.tail.end());
+  return dims;
+}
+
+// What the file itself says about its shape and its last commit.
+struct Stored {
+  int L = 0;
+  int n_chains = 0;
+  bool has_fields = false;
+  std::vector<std::string> scalars;  // in name order
+  std::int64_t n_complete = 0;
+  std::int64_t next_step = 0;
+  std::int64_t state_slot = -1;
+};
+
+Stored read_stored(hid_t file, const std::string& path) {
+  Stored stored;
+  const Handle gc = open_dataset(file, "records/Gc");
+  const auto gc_dims = extent(gc.get());
+  if (gc_dims.size() != 3) throw InputError("ensemble '" + path + "': /records/Gc is not [chain, cfg, L]");
+  stored.n_chains = static_cast<int>(gc_dims[0]);
+  stored.L = static_cast<int>(gc_dims[2]);
+  const Handle configs = open_group(file, "configs");
+  stored.has_fields = link_exists(configs.get(), "phi");
+  const Handle records = open_group(file, "records");
+  for (auto& name : link_names(records.get()))
+    if (name != "Gc") stored.scalars.push_back(std::move(name));
+  const AttrList commit = read_attrs(configs.get());
+  const std::string where = "/configs of '" + path + "'";
+  stored.n_complete = attr_int(commit, "n_complete", where);
+  stored.next_step = attr_int(commit, "next_step", where);
+  stored.state_slot = attr_int(commit, "state_slot", where);
+  for (const auto& s : series_of(stored.L, stored.has_fields, stored.scalars)) {
+    const Handle dataset = open_dataset(file, s.path);
+    const auto dims = extent(dataset.get());
+    const auto expected = with_records(s, static_cast<hsize_t>(stored.n_chains), dims.size() > 1 ? dims[1] : 0);
+    if (dims != expected)
+      throw InputError("ensemble '" + path + "': /" + s.path + " does not have the shape [chain, cfg, ...] of /records/Gc");
+    if (stored.n_complete < 0 || dims[1] < static_cast<hsize_t>(stored.n_complete))
+      throw InputError("ensemble '" + path + "' is damaged: n_complete = " + std::to_string(stored.n_complete) +
+                       " but /" + s.path + " holds " + std::to_string(dims[1]) + " records");
+  }
+  if (stored.state_slot < -1 || stored.state_slot > 1)
+    throw InputError("ensemble '" + path + "' is damaged: state_slot = " + std::to_string(stored.state_slot));
+  return stored;
+}
+
+// The resuming run must sample the same distribution: every lattice and action attribute it states must be
+// in the file with the same value. Attributes it leaves out are not compared.
+void check_same_attrs(hid_t file, const std::string& group, const AttrList& wanted, const std::string& path) {
+  const Handle handle = open_group(file, group);
+  const AttrList stored = read_attrs(handle.get());
+  for (const auto& [name, value] : wanted) {
+    if (!has_attr(stored, name))
+      throw InputError("cannot resume ensemble '" + path + "': " + group + " attribute '" + name +
+                       "' is missing from the file but is " + to_string(value) + " in this run");
+    const AttrValue& old = find_attr(stored, name, "");
+    if (!(old == value))
+      throw InputError("cannot resume ensemble '" + path + "': " + group + " attribute '" + name + "' is " +
+                       to_string(old) + " in the file but " + to_string(value) + " in this run");
+  }
+}
+
+void check_matches(const Stored& stored, const EnsembleLayout& layout, const std::string& path) {
+  const std::string prefix = "cannot resume ensemble '" + path + "': ";
+  if (stored.L != layout.L)
+    throw InputError(prefix + "L = " + std::to_string(stored.L) + " in the file but " + std::to_string(layout.L) +
+                     " in this run");
+  if (stored.n_chains != layout.n_chains)
+    throw InputError(prefix + "n_chains = " + std::to_string(stored.n_chains) + " in the file but " +
+                     std::to_string(layout.n_chains) + " in this run");
+  if (stored.has_fields != layout.store_fields)
+    throw InputError(prefix + "store_fields = " + (stored.has_fields ? "true" : "false") + " in the file but " +
+                     (layout.store_fields ? "true" : "false") + " in this run");
+  std::vector<std::string> wanted = layout.record_scalars;
+  std::sort(wanted.begin(), wanted.end());
+  if (stored.scalars != wanted)
+    throw InputError(prefix + "record series " + joined(stored.scalars) + " in the file but " + joined(wanted) +
+                     " in this run");
+}
+
+// True if v has the given extents, or is empty where they have a zero (a rank without chains may pass
+// default-constructed Views).
+template <class View>
+bool has_extents(const View& v, std::initializer_list<std::size_t> extents) {
+  std::size_t product = 1, r = 0;
+  bool same = true;
+  for (const std::size_t e : extents) {
+    product *= e;
+    same = same && v.extent(r++) == e;
+  }
+  if (product == 0) return v.size() == 0;
+  return same && v.span_is_contiguous();
+}
+
+std::string block_error(const RecordBlock& block, const EnsembleLayout& layout) {
+  const auto c = static_cast<std::size_t>(layout.local_chains);
+  const auto n = static_cast<std::size_t>(std::max(block.n, 0));
+  const auto l = static_cast<std::size_t>(layout.L);
+  if (block.n < 0) return "n = " + std::to_string(block.n) + " < 0";
+  if (!has_extents(block.step, {c, n})) return "step is not a contiguous [local_chains][n] View";
+  if (layout.store_fields && !has_extents(block.phi, {c, n, l * l}))
+    return "phi is not a contiguous [local_chains][n][L*L] View";
+  if (!has_extents(block.gc, {c, n, l})) return "gc is not a contiguous [local_chains][n][L] View";
+  if (!has_extents(block.state_phi, {c, l * l})) return "state_phi is not a contiguous [local_chains][L*L] View";
+  if (block.scalars.size() != layout.record_scalars.size()) return "scalars do not match record_scalars";
+  for (const auto& name : layout.record_scalars) {
+    const auto found = block.scalars.find(name);
+    if (found == block.scalars.end()) return "scalars lack '" + name + "'";
+    if (!has_extents(found->second, {c, n})) return "scalars['" + name + "'] is not a contiguous [local_chains][n] View";
+  }
+  return {};
+}
+
+void write_commit(hid_t configs, std::int64_t n_complete, std::int64_t next_step, std::int64_t state_slot) {
+  write_attr(configs, "n_complete", n_complete);
+  write_attr(configs, "next_step", next_step);
+  write_attr(configs, "state_slot", state_slot);
+}
+
+}  // namespace
+
+struct EnsembleWriter::Impl {
+  MPI_Comm comm = MPI_COMM_NULL;
+  std::string path;
+  EnsembleLayout layout;
+  Handle file;
+  std::int64_t n_complete = 0;
+  std::int64_t next_step = 0;
+  std::int64_t state_slot = -1;  // -1: no state written yet
+  HostReals2 state;
+
+  Impl(MPI_Comm c, std::string p, EnsembleLayout l)
+      : comm(c),
+        path(std::move(p)),
+        layout(std::move(l)),
+        state("phi4flow::io::EnsembleWriter::state", static_cast<std::size_t>(layout.local_chains),
+              static_cast<std::size_t>(layout.L) * static_cast<std::size_t>(layout.L)) {}
+};
+
+EnsembleWriter::EnsembleWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EnsembleWriter::EnsembleWriter(EnsembleWriter&&) noexcept = default;
+EnsembleWriter& EnsembleWriter::operator=(EnsembleWriter&&) noexcept = default;
+
+EnsembleWriter::~EnsembleWriter() {
+  if (!impl_ || !impl_->file.valid()) return;
+  try {
+    impl_->file.close();
+  } catch (const std::exception&) {
+    // Destructors run during unwinding too; close() is the way to learn about a failed close.
+  }
+}
+
+EnsembleWriter EnsembleWriter::create(MPI_Comm comm, const std::string& path, const EnsembleLayout& layout,
+                                      bool overwrite) {
+  check_layout(comm, layout);
+  auto impl = std::make_unique<Impl>(comm, path, layout);
+  broadcast_attrs(comm, impl->layout);
+  if (broadcast_flag(comm, rank_of(comm) == 0 && file_exists(path)) && !overwrite)
+    throw InputError("ensemble file '" + path + "' already exists: resume it, remove it, or allow overwriting");
+  impl->file = create_file(path, overwrite, comm);
+  const hid_t file = impl->file.get();
+  const EnsembleLayout& lay = impl->layout;
+
+  write_attr(file, "format", std::string(kFormat));
+  write_attr(file, "format_version", kFormatVersion);
+  write_attrs(file, lay.root);
+  const AttrList* meta[] = {&lay.lattice, &lay.action, &lay.algorithm, &lay.rng};
+  for (int g = 0; g < 4; ++g) write_attrs(create_group(file, kMetaGroups[g]).get(), *meta[g]);
+
+  const Handle configs = create_group(file, "configs");
+  create_group(file, "records");
+  const Handle state = create_group(file, "state");
+  const auto chains = static_cast<hsize_t>(lay.n_chains);
+  const auto l = static_cast<hsize_t>(lay.L);
+  for (const auto& s : series_of(lay.L, lay.store_fields, lay.record_scalars)) {
+    DatasetSpec spec;
+    spec.dims = with_records(s, chains, 0);
+    spec.max_dims = with_records(s, chains, H5S_UNLIMITED);
+    // One configuration per chunk, so a reader can pick single configurations and each has its checksum.
+    const hsize_t per_chunk = s.path == "configs/phi" ? 1 : s.path == "records/Gc" ? std::max<hsize_t>(1, kCorrelatorChunk / l)
+                                                                                 : kSeriesChunk;
+    spec.chunk = with_records(s, 1, per_chunk);
+    spec.fletcher32 = s.path == "configs/phi";
+    if (s.path == "configs/step")
+      create_dataset<std::int64_t>(file, s.path, spec);
+    else
+      create_dataset<double>(file, s.path, spec);
+  }
+  DatasetSpec state_spec;
+  state_spec.dims = {2, chains, l * l};
+  create_dataset<double>(state.get(), "phi", state_spec);
+  write_commit(configs.get(), 0, 0, -1);
+  flush(file);
+  return EnsembleWriter(std::move(impl));
+}
+
+EnsembleWriter EnsembleWriter::resume(MPI_Comm comm, const std::string& path, const EnsembleLayout& layout) {
+  check_layout(comm, layout);
+  auto impl = std::make_unique<Impl>(comm, path, layout);
+  broadcast_attrs(comm, impl->layout);
+  const bool root = rank_of(comm) == 0;
+  if (!broadcast_flag(comm, root && file_exists(path)))
+    throw InputError("cannot resume ensemble '" + path + "': the file does not exist");
+  if (!broadcast_flag(comm, root && is_hdf5_file(path)))
+    throw InputError("cannot resume ensemble '" + path + "': not an HDF5 file");
+  impl->file = open_file(path, true, comm);
+  const hid_t file = impl->file.get();
+  read_checked_format(file, path, kFormat, kFormatVersion);
+  const Stored stored = read_stored(file, path);
+  check_matches(stored, impl->layout, path);
+  check_same_attrs(file, "lattice", impl->layout.lattice, path);
+  check_same_attrs(file, "action", impl->layout.action, path);
+
+  impl->n_complete = stored.n_complete;
+  impl->next_step = stored.next_step;
+  impl->state_slot = stored.state_slot;
+  // Records of a block that was being written when the job died are dropped; the next append rewrites them.
+  for (const auto& s : series_of(stored.L, stored.has_fields, stored.scalars)) {
+    const Handle dataset = open_dataset(file, s.path);
+    auto dims = extent(dataset.get());
+    if (dims[1] != static_cast<hsize_t>(stored.n_complete)) {
+      dims[1] = static_cast<hsize_t>(stored.n_complete);
+      set_extent(dataset.get(), dims);
+    }
+  }
+  if (impl->state_slot >= 0) {
+    const Handle state = open_dataset(file, "state/phi");
+    const Handle transfer = collective_transfer();
+    read_slab(state.get(), {static_cast<hsize_t>(impl->state_slot), static_cast<hsize_t>(layout.first_chain), 0},
+              {1, static_cast<hsize_t>(layout.local_chains), impl->state.extent(1)}, impl->state.data(),
+              transfer.get());
+  }
+  flush(file);
+  return EnsembleWriter(std::move(impl));
+}
+
+std::int64_t EnsembleWriter::records_complete() const { return impl_->n_complete; }
+std::int64_t EnsembleWriter::next_step() const { return impl_->next_step; }
+bool EnsembleWriter::has_state() const { return impl_->state_slot >= 0; }
+HostReals2 EnsembleWriter::state_phi() const { return impl_->state; }
+
+void EnsembleWriter::append(const RecordBlock& block) {
+  Impl& w = *impl_;
+  PHI4FLOW_CHECK(w.file.valid(), "append to a closed ensemble writer");
+  const EnsembleLayout& lay = w.layout;
+  const std::string error = block_error(block, lay);
+  throw_if_any<RuntimeError>(w.comm, error.empty() ? "" : "ensemble block: " + error,
+                             "ensemble block invalid on another rank");
+  const long long mine[2] = {block.n, block.next_step};
+  long long lo[2], hi[2];
+  MPI_Allreduce(mine, lo, 2, MPI_LONG_LONG, MPI_MIN, w.comm);
+  MPI_Allreduce(mine, hi, 2, MPI_LONG_LONG, MPI_MAX, w.comm);
+  if (lo[0] != hi[0] || lo[1] != hi[1])
+    throw RuntimeError("ensemble block: ranks disagree on the number of records or on next_step");
+
+  const hid_t file = w.file.get();
+  const auto chains = static_cast<hsize_t>(lay.n_chains);
+  const auto first = static_cast<hsize_t>(lay.first_chain);
+  const auto local = static_cast<hsize_t>(lay.local_chains);
+  const auto old_total = static_cast<hsize_t>(w.n_complete);
+  const auto n = static_cast<hsize_t>(block.n);
+  const Handle transfer = collective_transfer();
+  for (const auto& s : series_of(lay.L, lay.store_fields, lay.record_scalars)) {
+    const Handle dataset = open_dataset(file, s.path);
+    if (n > 0) set_extent(dataset.get(), with_records(s, chains, old_total + n));
+    auto start = with_records(s, first, old_total);
+    std::fill(start.begin() + 2, start.end(), 0);  // the tail (site, time) dimensions start at 0
+    const auto count = with_records(s, local, n);
+    if (s.path == "configs/step") {
+      write_slab(dataset.get(), start, count, block.step.data(), transfer.get());
+    } else if (s.path == "configs/phi") {
+      write_slab(dataset.get(), start, count, block.phi.data(), transfer.get());
+    } else if (s.path == "records/Gc") {
+      write_slab(dataset.get(), start, count, block.gc.data(), transfer.get());
+    } else {
+      write_slab(dataset.get(), start, count, block.scalars.at(s.path.substr(8)).data(), transfer.get());
+    }
+  }
+  const std::int64_t slot = w.state_slot == 0 ? 1 : 0;
+  {
+    const Handle state = open_dataset(file, "state/phi");
+    write_slab(state.get(), {static_cast<hsize_t>(slot), first, 0}, {1, local, w.state.extent(1)},
+               block.state_phi.data(), transfer.get());
+  }
+  flush(file);
+  const std::int64_t n_complete = w.n_complete + block.n;
+  write_commit(open_group(file, "configs").get(), n_complete, block.next_step, slot);
+  flush(file);
+
+  w.n_complete = n_complete;
+  w.next_step = block.next_step;
+  w.state_slot = slot;
+  if (local > 0) Kokkos::deep_copy(w.state, block.state_phi);
+}
+
+void EnsembleWriter::close() {
+  if (impl_ && impl_->file.valid()) {
+    flush(impl_->file.get());
+    impl_->file.close();
+  }
+}
+
+Ensemble read_ensemble(const std::string& path, bool read_fields) {
+  if (!file_exists(path)) throw InputError("ensemble file '" + path + "' does not exist");
+  if (!is_hdf5_file(path)) throw InputError("'" + path + "' is not an HDF5 file, so not a phi4flow ensemble");
+  Ensemble ens;
+  try {
+    const Handle file = open_file(path, false);
+    ens.root = read_checked_format(file.get(), path, kFormat, kFormatVersion);
+    const Stored stored = read_stored(file.get(), path);
+    ens.L = stored.L;
+    ens.n_chains = stored.n_chains;
+    ens.n_records = stored.n_complete;
+    ens.has_fields = stored.has_fields;
+    AttrList* meta[] = {&ens.lattice, &ens.action, &ens.algorithm, &ens.rng};
+    for (int g = 0; g < 4; ++g) *meta[g] = read_attrs(open_group(file.get(), kMetaGroups[g]).get());
+
+    const auto chains = static_cast<std::size_t>(ens.n_chains);
+    const auto records = static_cast<std::size_t>(ens.n_records);
+    const auto l = static_cast<std::size_t>(ens.L);
+    const auto alloc = [](const std::string& label) {
+      return Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::io::Ensemble::" + label);
+    };
+    ens.step = HostSteps(alloc("step"), chains, records);
+    ens.gc = HostReals3(alloc("gc"), chains, records, l);
+    if (ens.has_fields && read_fields) ens.phi = HostReals3(alloc("phi"), chains, records, l * l);
+    for (const auto& name : stored.scalars) ens.scalars[name] = HostReals2(alloc(name), chains, records);
+
+    for (const auto& s : series_of(ens.L, ens.has_fields && read_fields, stored.scalars)) {
+      const Handle dataset = open_dataset(file.get(), s.path);
+      const std::vector<hsize_t> start(2 + s.tail.size(), 0);
+      const auto count = with_records(s, chains, records);
+      if (s.path == "configs/step")
+        read_slab(dataset.get(), start, count, ens.step.data());
+      else if (s.path == "configs/phi")
+        read_slab(dataset.get(), start, count, ens.phi.data());
+      else if (s.path == "records/Gc")
+        read_slab(dataset.get(), start, count, ens.gc.data());
+      else
+        read_slab(dataset.get(), start, count, ens.scalars.at(s.path.substr(8)).data());
+    }
+  } catch (const RuntimeError& e) {
+    throw InputError("cannot read ensemble '" + path + "' (damaged or incomplete?): " + e.what());
+  }
+  return ens;
+}
+
+}  // namespace phi4flow::io

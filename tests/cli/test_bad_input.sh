@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Every class of bad input stops phi4flow before any work, with exit status 2 and a message that names the
+# key or path at fault; no output file is created.
+set -uo pipefail
+phi4flow=${1:?usage: test_bad_input.sh PHI4FLOW}
+here=$(cd "$(dirname "$0")" && pwd)
+input=$here/../../input/quickstart.ini
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+# expect_error "what" "text the message must contain" args...
+expect_error() {
+  local what=$1 needle=$2
+  shift 2
+  local out status
+  out=$("$phi4flow" "$@" 2>&1)
+  status=$?
+  if [ $status -ne 2 ] || ! grep -qF -- "$needle" <<<"$out"; then
+    echo "FAIL ($what): status $status, output: $out" >&2
+    failures=$((failures + 1))
+  else
+    echo "ok   ($what): $(head -1 <<<"$out")"
+  fi
+}
+
+out=$tmp/out.h5
+expect_error "unknown key in file" "hmc.not_a_key" hmc --config <(cat "$input"; printf '[hmc]\nnot_a_key = 3\n') --run.output="$out"
+expect_error "unknown key on command line" "action.mass" hmc --config "$input" --action.mass=1 --run.output="$out"
+expect_error "L < 2" "lattice.L" hmc --config "$input" --lattice.L=1 --run.output="$out"
+expect_error "non-numeric value" "action.lam" hmc --config "$input" --action.lam=abc --run.output="$out"
+expect_error "lam < 0" "action.lam" hmc --config "$input" --action.lam=-1 --run.output="$out"
+expect_error "free field with m2 <= 0" "action.m2" hmc --config "$input" --action.lam=0 --run.output="$out"
+expect_error "negative seed" "run.seed" hmc --config "$input" --run.seed=-5 --run.output="$out"
+expect_error "bad HMC parameter" "hmc.leapfrog_steps" hmc --config "$input" --hmc.leapfrog_steps=0 --run.output="$out"
+expect_error "missing input file" "$tmp/missing.ini" hmc --config "$tmp/missing.ini"
+expect_error "no input file" "--config" hmc
+expect_error "missing required key" "lattice.L" hmc --config <(grep -v '^L *=' "$input") --run.output="$out"
+touch "$tmp/a_file"
+expect_error "output directory not writable" "run.output" hmc --config "$input" --run.output="$tmp/a_file/out.h5"
+touch "$tmp/exists.h5"
+expect_error "existing output without --force" "--resume" hmc --config "$input" --run.output="$tmp/exists.h5"
+expect_error "--resume without output" "does not exist" hmc --config "$input" --run.output="$tmp/none.h5" --resume
+expect_error "analyze: missing ensemble" "$tmp/none.h5" analyze "$tmp/none.h5"
+echo "not hdf5" > "$tmp/text.h5"
+expect_error "analyze: not an HDF5 file" "$tmp/text.h5" analyze "$tmp/text.h5"
+expect_error "unknown command" "unknown command" frobnicate
+
+[ -e "$out" ] && { echo "FAIL: an output file was created" >&2; failures=$((failures + 1)); }
+[ $failures -eq 0 ] && echo "PASS" || { echo "$failures failures" >&2; exit 1; }

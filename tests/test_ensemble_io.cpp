@@ -1,0 +1,380 @@
+// The ensemble file: round trips on 1 and 2 ranks, resuming after a kill inside a block, layout checks,
+// and the reader's errors for files that are not ensembles. Run at 1 and 2 ranks.
+#include <gtest/gtest.h>
+#include <mpi.h>
+#include <stdlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "phi4flow/error.hpp"
+#include "phi4flow/io/ensemble.hpp"
+#include "phi4flow/io/hdf5.hpp"
+
+namespace io = phi4flow::io;
+namespace fs = std::filesystem;
+
+namespace {
+
+int world_rank() {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+int world_size() {
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size;
+}
+
+// A fresh directory made by rank 0, known to every rank, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string name;
+    if (world_rank() == 0) {
+      std::string pattern = (fs::temp_directory_path() / "phi4flow_io_XXXXXX").string();
+      if (mkdtemp(pattern.data())) name = pattern;
+    }
+    int size = static_cast<int>(name.size());
+    MPI_Bcast(&size, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    name.resize(static_cast<std::size_t>(size));
+    MPI_Bcast(name.data(), size, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (name.empty()) throw std::runtime_error("cannot make a temporary directory");
+    path_ = name;
+  }
+  ~TempDir() {
+    MPI_Barrier(MPI_COMM_WORLD);
+    std::error_code ignored;
+    if (world_rank() == 0) fs::remove_all(path_, ignored);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+// Rank r of n owns a contiguous, as-even-as-possible share of the chains (possibly none).
+void split_chains(io::EnsembleLayout& layout) {
+  const int rank = world_rank(), size = world_size();
+  const int base = layout.n_chains / size, extra = layout.n_chains % size;
+  layout.first_chain = rank * base + std::min(rank, extra);
+  layout.local_chains = base + (rank < extra ? 1 : 0);
+}
+
+io::EnsembleLayout make_layout(int L, int n_chains, bool store_fields = true) {
+  io::EnsembleLayout layout;
+  layout.L = L;
+  layout.n_chains = n_chains;
+  layout.store_fields = store_fields;
+  layout.record_scalars = {"M", "abs_M", "dH"};
+  layout.root = {{"code_version", std::string("0.1.0-test")},
+                 {"input", std::string("[lattice]\nL = 4\n# caf\u00e9 \u03c6\u2074\n")},
+                 {"empty", std::string()},
+                 {"n_ranks", std::int64_t{world_size()}},
+                 {"most_negative", std::numeric_limits<std::int64_t>::min()},
+                 {"tiny", 4.9406564584124654e-324},
+                 {"third", 1.0 / 3.0},
+                 {"negative_zero", -0.0}};
+  layout.lattice = {{"L", std::int64_t{L}}, {"boundary", std::string("periodic")},
+                    {"site_layout", std::string("s = x1 * L + x2")}};
+  layout.action = {{"name", std::string("phi4")}, {"m2", -4.0}, {"lam", 8.0}};
+  layout.algorithm = {{"name", std::string("hmc")}, {"n_md", std::int64_t{10}}, {"tau", 1.0}};
+  layout.rng = {{"generator", std::string("philox4x32-10")}, {"seed", std::int64_t{1234}}};
+  split_chains(layout);
+  return layout;
+}
+
+// The value every test writes and expects for (quantity, global chain, step, index): distinct bits everywhere.
+double value(int quantity, int chain, std::int64_t step, int i) {
+  return quantity * 1e6 + chain * 1e3 + static_cast<double>(step) + std::sin(0.37 * i + 1.1 * chain + 0.01 * step);
+}
+
+constexpr int kState = 99;
+
+io::RecordBlock make_block(const io::EnsembleLayout& layout, int n, std::int64_t first_step) {
+  const int c = layout.local_chains, V = layout.L * layout.L, L = layout.L;
+  io::RecordBlock block;
+  block.n = n;
+  block.step = io::HostSteps("step", c, n);
+  block.phi = io::HostReals3("phi", c, n, V);
+  block.gc = io::HostReals3("gc", c, n, L);
+  block.state_phi = io::HostReals2("state", c, V);
+  for (std::size_t k = 0; k < layout.record_scalars.size(); ++k) {
+    io::HostReals2 series(layout.record_scalars[k], c, n);
+    for (int lc = 0; lc < c; ++lc)
+      for (int r = 0; r < n; ++r) series(lc, r) = value(1 + static_cast<int>(k), layout.first_chain + lc, first_step + r, 0);
+    block.scalars[layout.record_scalars[k]] = series;
+  }
+  for (int lc = 0; lc < c; ++lc) {
+    const int chain = layout.first_chain + lc;
+    for (int r = 0; r < n; ++r) {
+      block.step(lc, r) = first_step + r;
+      for (int s = 0; s < V; ++s) block.phi(lc, r, s) = value(0, chain, first_step + r, s);
+      for (int t = 0; t < L; ++t) block.gc(lc, r, t) = value(10, chain, first_step + r, t);
+    }
+    for (int s = 0; s < V; ++s) block.state_phi(lc, s) = value(kState, chain, first_step + n, s);
+  }
+  block.next_step = first_step + n;
+  return block;
+}
+
+// Every record of every chain is the one written for its index: steps 0, 1, 2, ... and the data for that step.
+void expect_records(const io::Ensemble& ens, const io::EnsembleLayout& layout, std::int64_t n_records) {
+  ASSERT_EQ(ens.n_records, n_records);
+  ASSERT_EQ(ens.n_chains, layout.n_chains);
+  ASSERT_EQ(ens.L, layout.L);
+  ASSERT_EQ(ens.has_fields, layout.store_fields);
+  ASSERT_EQ(ens.step.extent(0), static_cast<std::size_t>(layout.n_chains));
+  ASSERT_EQ(ens.step.extent(1), static_cast<std::size_t>(n_records));
+  ASSERT_EQ(ens.scalars.size(), layout.record_scalars.size());
+  const bool fields = ens.phi.size() > 0;
+  long bad = 0;
+  for (int chain = 0; chain < layout.n_chains; ++chain)
+    for (std::int64_t r = 0; r < n_records; ++r) {
+      bad += ens.step(chain, r) != r;
+      for (std::size_t k = 0; k < layout.record_scalars.size(); ++k)
+        bad += ens.scalars.at(layout.record_scalars[k])(chain, r) != value(1 + static_cast<int>(k), chain, r, 0);
+      for (int t = 0; t < layout.L; ++t) bad += ens.gc(chain, r, t) != value(10, chain, r, t);
+      if (fields)
+        for (int s = 0; s < layout.L * layout.L; ++s) bad += ens.phi(chain, r, s) != value(0, chain, r, s);
+    }
+  EXPECT_EQ(bad, 0) << "records that differ from what was written";
+}
+
+// Bit-exact comparison: -0.0 differs from 0.0, and the order of attributes counts.
+void expect_same_attrs(const io::AttrList& got, const io::AttrList& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].first, want[i].first);
+    ASSERT_EQ(got[i].second.index(), want[i].second.index()) << got[i].first;
+    if (const auto* x = std::get_if<double>(&want[i].second)) {
+      EXPECT_EQ(std::signbit(std::get<double>(got[i].second)), std::signbit(*x)) << got[i].first;
+    }
+    EXPECT_TRUE(got[i].second == want[i].second) << got[i].first;
+  }
+}
+
+template <class F>
+std::string input_error_of(F&& f) {
+  try {
+    f();
+  } catch (const phi4flow::InputError& e) {
+    return e.what();
+  }
+  return "(no InputError)";
+}
+
+void write_ensemble(const std::string& path, const io::EnsembleLayout& layout, const std::vector<int>& blocks) {
+  auto writer = io::EnsembleWriter::create(MPI_COMM_WORLD, path, layout, false);
+  std::int64_t step = 0;
+  for (const int n : blocks) {
+    writer.append(make_block(layout, n, step));
+    step += n;
+  }
+  writer.close();
+}
+
+}  // namespace
+
+TEST(EnsembleIO, RoundTripBitExact) {
+  const TempDir dir;
+  const std::string path = dir.file("ens.h5");
+  const auto layout = make_layout(4, 3);
+  write_ensemble(path, layout, {2, 3, 1});
+
+  const io::Ensemble ens = io::read_ensemble(path);
+  expect_records(ens, layout, 6);
+  ASSERT_EQ(ens.phi.extent(2), 16u);
+  expect_same_attrs(ens.root, layout.root);
+  expect_same_attrs(ens.lattice, layout.lattice);
+  expect_same_attrs(ens.action, layout.action);
+  expect_same_attrs(ens.algorithm, layout.algorithm);
+  expect_same_attrs(ens.rng, layout.rng);
+
+  const io::Ensemble light = io::read_ensemble(path, false);
+  EXPECT_TRUE(light.has_fields);
+  EXPECT_EQ(light.phi.size(), 0u);
+  expect_records(light, layout, 6);
+}
+
+TEST(EnsembleIO, WithoutFieldsAndWithIdleRanks) {
+  const TempDir dir;
+  const std::string path = dir.file("ens.h5");
+  const auto layout = make_layout(3, 1, false);  // on 2 ranks, rank 1 owns no chain
+  write_ensemble(path, layout, {4, 0, 2});
+  const io::Ensemble ens = io::read_ensemble(path);
+  EXPECT_FALSE(ens.has_fields);
+  EXPECT_EQ(ens.phi.size(), 0u);
+  expect_records(ens, layout, 6);
+}
+
+TEST(EnsembleIO, StateAndNextStepAfterAppend) {
+  const TempDir dir;
+  const auto layout = make_layout(4, 3);
+  auto writer = io::EnsembleWriter::create(MPI_COMM_WORLD, dir.file("ens.h5"), layout, false);
+  EXPECT_FALSE(writer.has_state());
+  EXPECT_EQ(writer.records_complete(), 0);
+  EXPECT_EQ(writer.next_step(), 0);
+  writer.append(make_block(layout, 5, 0));
+  EXPECT_TRUE(writer.has_state());
+  EXPECT_EQ(writer.records_complete(), 5);
+  EXPECT_EQ(writer.next_step(), 5);
+  writer.close();
+}
+
+// A job killed after its records and state reached the disk but before the commit, with junk beyond the
+// committed records, must resume from the last commit: nothing lost, nothing twice, the exact state.
+TEST(EnsembleIO, ResumeAfterKillInsideBlock) {
+  const TempDir dir;
+  const std::string path = dir.file("ens.h5");
+  const auto layout = make_layout(4, 3);
+  write_ensemble(path, layout, {3, 3});
+
+  io::AttrList commit;
+  if (world_rank() == 0) {
+    const io::Handle file = io::open_file(path, false);
+    commit = io::read_attrs(io::open_group(file.get(), "configs").get());
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  {
+    auto writer = io::EnsembleWriter::resume(MPI_COMM_WORLD, path, layout);
+    writer.append(make_block(layout, 3, 6));
+    writer.close();
+  }
+  if (world_rank() == 0) {  // the kill: the last commit undone, junk appended behind it
+    const io::Handle file = io::open_file(path, true);
+    io::write_attrs(io::open_group(file.get(), "configs").get(), commit);
+    for (const std::string name : {"configs/step", "configs/phi", "records/M", "records/abs_M", "records/dH", "records/Gc"}) {
+      const io::Handle dataset = io::open_dataset(file.get(), name);
+      auto dims = io::extent(dataset.get());
+      auto start = std::vector<hsize_t>(dims.size(), 0), count = dims;
+      start[1] = dims[1];
+      count[1] = 2;
+      dims[1] += 2;
+      io::set_extent(dataset.get(), dims);
+      std::size_t n = 1;
+      for (const auto c : count) n *= c;
+      if (name == "configs/step") {
+        const std::vector<std::int64_t> junk(n, -7);
+        io::write_slab(dataset.get(), start, count, junk.data());
+      } else {
+        const std::vector<double> junk(n, -7.0);
+        io::write_slab(dataset.get(), start, count, junk.data());
+      }
+    }
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+
+  auto writer = io::EnsembleWriter::resume(MPI_COMM_WORLD, path, layout);
+  EXPECT_EQ(writer.records_complete(), 6);
+  EXPECT_EQ(writer.next_step(), 6);
+  ASSERT_TRUE(writer.has_state());
+  const auto state = writer.state_phi();
+  ASSERT_EQ(state.extent(0), static_cast<std::size_t>(layout.local_chains));
+  ASSERT_EQ(state.extent(1), 16u);
+  long bad = 0;
+  for (int lc = 0; lc < layout.local_chains; ++lc)
+    for (int s = 0; s < 16; ++s) bad += state(lc, s) != value(kState, layout.first_chain + lc, 6, s);
+  EXPECT_EQ(bad, 0) << "restored state differs from the state after the last committed block";
+  writer.append(make_block(layout, 3, 6));
+  writer.append(make_block(layout, 1, 9));
+  writer.close();
+  expect_records(io::read_ensemble(path), layout, 10);
+}
+
+TEST(EnsembleIO, ResumeRejectsOtherLayouts) {
+  const TempDir dir;
+  const std::string path = dir.file("ens.h5");
+  write_ensemble(path, make_layout(4, 3), {2});
+  const auto resume_error = [&](const io::EnsembleLayout& layout) {
+    return input_error_of([&] { io::EnsembleWriter::resume(MPI_COMM_WORLD, path, layout); });
+  };
+  const auto other_L = make_layout(6, 3);
+  EXPECT_NE(resume_error(other_L).find("L = 4 in the file but 6"), std::string::npos) << resume_error(other_L);
+  EXPECT_NE(resume_error(other_L).find(path), std::string::npos);
+  const std::string chains = resume_error(make_layout(4, 5));
+  EXPECT_NE(chains.find("n_chains = 3 in the file but 5"), std::string::npos) << chains;
+  auto names = make_layout(4, 3);
+  names.record_scalars = {"M", "dH", "S_per_site"};
+  const std::string series = resume_error(names);
+  EXPECT_NE(series.find("record series {M, abs_M, dH} in the file but {M, S_per_site, dH}"), std::string::npos)
+      << series;
+  const std::string fields = resume_error(make_layout(4, 3, false));
+  EXPECT_NE(fields.find("store_fields"), std::string::npos) << fields;
+  auto coupling = make_layout(4, 3);
+  coupling.action = {{"m2", -3.5}};
+  const std::string m2 = resume_error(coupling);
+  EXPECT_NE(m2.find("'m2' is -4 in the file but -3.5"), std::string::npos) << m2;
+  const std::string missing = input_error_of(
+      [&] { io::EnsembleWriter::resume(MPI_COMM_WORLD, dir.file("absent.h5"), make_layout(4, 3)); });
+  EXPECT_NE(missing.find("absent.h5"), std::string::npos) << missing;
+
+  auto same = make_layout(4, 3);
+  same.root = {{"resumed_by", std::string("another host")}};  // provenance may differ
+  auto writer = io::EnsembleWriter::resume(MPI_COMM_WORLD, path, same);
+  EXPECT_EQ(writer.records_complete(), 2);
+  writer.close();
+}
+
+TEST(EnsembleIO, CreateRefusesExistingFileUnlessOverwrite) {
+  const TempDir dir;
+  const std::string path = dir.file("ens.h5");
+  const auto layout = make_layout(4, 3);
+  write_ensemble(path, layout, {2});
+  const std::string error = input_error_of([&] { io::EnsembleWriter::create(MPI_COMM_WORLD, path, layout, false); });
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+  EXPECT_EQ(io::read_ensemble(path).n_records, 2) << "a refused create must leave the file alone";
+  io::EnsembleWriter::create(MPI_COMM_WORLD, path, layout, true).close();
+  EXPECT_EQ(io::read_ensemble(path).n_records, 0);
+}
+
+// A malformed block on one rank must make every rank throw, not leave the others in a collective call.
+TEST(EnsembleIO, BadBlockThrowsOnEveryRank) {
+  const TempDir dir;
+  const auto layout = make_layout(4, 3);
+  auto writer = io::EnsembleWriter::create(MPI_COMM_WORLD, dir.file("ens.h5"), layout, false);
+  auto block = make_block(layout, 2, 0);
+  if (world_rank() == 0) block.scalars.erase("dH");
+  EXPECT_THROW(writer.append(block), phi4flow::RuntimeError);
+  writer.append(make_block(layout, 2, 0));
+  EXPECT_EQ(writer.records_complete(), 2);
+  writer.close();
+}
+
+TEST(EnsembleIO, ReaderRejectsWhatIsNotAnEnsemble) {
+  const TempDir dir;
+  const std::string text = dir.file("notes.txt"), other = dir.file("other.h5"), foreign = dir.file("foreign.h5");
+  if (world_rank() == 0) {
+    std::ofstream(text) << "not HDF5\n";
+    io::create_group(io::create_file(other, false).get(), "data");
+    const io::Handle file = io::create_file(foreign, false);
+    io::write_attr(file.get(), "format", std::string("phi4flow-checkpoint"));
+    io::write_attr(file.get(), "format_version", std::int64_t{1});
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const std::string missing = input_error_of([&] { io::read_ensemble(dir.file("absent.h5")); });
+  EXPECT_NE(missing.find("absent.h5"), std::string::npos) << missing;
+  EXPECT_NE(missing.find("does not exist"), std::string::npos) << missing;
+  const std::string not_hdf5 = input_error_of([&] { io::read_ensemble(text); });
+  EXPECT_NE(not_hdf5.find("not an HDF5 file"), std::string::npos) << not_hdf5;
+  const std::string not_ensemble = input_error_of([&] { io::read_ensemble(other); });
+  EXPECT_NE(not_ensemble.find(other), std::string::npos) << not_ensemble;
+  EXPECT_NE(not_ensemble.find("not a phi4flow-ensemble"), std::string::npos) << not_ensemble;
+  const std::string wrong = input_error_of([&] { io::read_ensemble(foreign); });
+  EXPECT_NE(wrong.find("is a 'phi4flow-checkpoint' file"), std::string::npos) << wrong;
+}
+
+TEST(EnsembleIO, AttributeLookups) {
+  const io::AttrList attrs = {{"L", std::int64_t{8}}, {"m2", -4.0}, {"name", std::string("phi4")}};
+  EXPECT_EQ(io::attr_int(attrs, "L", "/lattice"), 8);
+  EXPECT_EQ(io::attr_real(attrs, "L", "/lattice"), 8.0);
+  EXPECT_EQ(io::attr_real(attrs, "m2", "/action"), -4.0);
+  EXPECT_EQ(io::attr_string(attrs, "name", "/action"), "phi4");
+  const std::string missing = input_error_of([&] { io::attr_int(attrs, "seed", "/rng of 'x.h5'"); });
+  EXPECT_NE(missing.find("'seed' is missing from /rng of 'x.h5'"), std::string::npos) << missing;
+  const std::string type = input_error_of([&] { io::attr_int(attrs, "name", "/action"); });
+  EXPECT_NE(type.find("expected an integer"), std::string::npos) << type;
+}

@@ -1,0 +1,175 @@
+// The equivariant flow's gradients: vector-Jacobian products of g and div g (phi, theta, omega) and the
+// discrete-adjoint reverse-KL gradient, all against central finite differences, for the model and its ablations.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "phi4flow/flow/equivariant_flow.hpp"
+#include "phi4flow/lattice/lattice.hpp"
+#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/physics/action.hpp"
+
+using namespace phi4flow;
+using flow::EquivariantFlow;
+using flow::EquivariantFlowConfig;
+
+namespace {
+
+HostFieldBatch random_fields(int batch, int n_sites, std::uint32_t seed) {
+  FieldBatch phi("phi", batch, n_sites);
+  rng::fill_normal(rng::Philox(seed, rng::Purpose::test), 0, 0, phi);
+  return Kokkos::create_mirror_view_and_copy(HostSpace(), phi);
+}
+
+void randomize_theta(EquivariantFlow& flow, std::uint32_t seed, double scale) {
+  auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
+  const rng::Philox gen(seed, rng::Purpose::test);
+  for (int i = 0; i < flow.theta_size(); ++i) params(i) = scale * gen.normal(1, 0, static_cast<std::uint32_t>(i));
+  Kokkos::deep_copy(flow.parameters(), params);
+}
+
+// Small models, one per variant, so that every parameter can be checked.
+EquivariantFlowConfig small_config(int variant) {
+  EquivariantFlowConfig cfg;
+  cfg.time_basis = 3;
+  cfg.frequencies = 2;
+  cfg.steps = 4;
+  cfg.translation_only = variant == 1;
+  cfg.sign_breaking = variant == 2;
+  return cfg;
+}
+
+const char* variant_name(int variant) {
+  return variant == 0 ? "equivariant" : variant == 1 ? "translation_only" : "sign_breaking";
+}
+
+// J = sum_b [ v_b . g(phi_b) + c div g(phi_b) ] per field b.
+HostBatchScalars vjp_objective(EquivariantFlow& flow, const HostFieldBatch& phi, const HostFieldBatch& v,
+                               double t, double c) {
+  auto dev = Kokkos::create_mirror_view_and_copy(MemSpace(), phi);
+  FieldBatch g("g", phi.extent(0), phi.extent(1));
+  BatchScalars div("div", phi.extent(0));
+  flow.vector_field(dev, t, g, div);
+  const auto host_g = Kokkos::create_mirror_view_and_copy(HostSpace(), g);
+  const auto host_div = Kokkos::create_mirror_view_and_copy(HostSpace(), div);
+  HostBatchScalars out("J", phi.extent(0));
+  for (std::size_t b = 0; b < phi.extent(0); ++b) {
+    out(b) = c * host_div(b);
+    for (std::size_t s = 0; s < phi.extent(1); ++s) out(b) += v(b % v.extent(0), s) * host_g(b, s);
+  }
+  return out;
+}
+
+double sum(const HostBatchScalars& x) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < x.extent(0); ++i) s += x(i);
+  return s;
+}
+
+}  // namespace
+
+TEST(FlowGradient, VectorFieldVjpMatchesFiniteDifferences) {
+  for (int variant = 0; variant < 3; ++variant) {
+    const Lattice lat(4);
+    const int n = lat.volume(), batch = 2;
+    EquivariantFlow flow(lat, small_config(variant), 30);
+    randomize_theta(flow, 31, 0.4);
+    const auto phi = random_fields(batch, n, 32);
+    const auto v = random_fields(batch, n, 33);
+    const double t = 0.37, c = 0.7, h = 1e-5;
+
+    auto dev_phi = Kokkos::create_mirror_view_and_copy(MemSpace(), phi);
+    auto dev_v = Kokkos::create_mirror_view_and_copy(MemSpace(), v);
+    FieldBatch phi_bar("phi_bar", batch, n);
+    flow::ParameterView grad("grad", flow.parameters().extent(0));
+    flow.vector_field_vjp(dev_phi, t, dev_v, c, phi_bar, grad);
+    const auto host_phi_bar = Kokkos::create_mirror_view_and_copy(HostSpace(), phi_bar);
+    const auto host_grad = Kokkos::create_mirror_view_and_copy(HostSpace(), grad);
+
+    // d/dphi: every (field, site) shifted both ways, all in one batch (row 2 (b n + x) + {0, 1}).
+    HostFieldBatch shifted("shifted", 2 * batch * n, n), v_rows("v_rows", 2 * batch * n, n);
+    for (int b = 0; b < batch; ++b)
+      for (int x = 0; x < n; ++x)
+        for (int side = 0; side < 2; ++side) {
+          const int row = 2 * (b * n + x) + side;
+          for (int s = 0; s < n; ++s) {
+            shifted(row, s) = phi(b, s) + (s == x ? (side == 0 ? h : -h) : 0.0);
+            v_rows(row, s) = v(b, s);
+          }
+        }
+    const auto J = vjp_objective(flow, shifted, v_rows, t, c);
+    for (int b = 0; b < batch; ++b)
+      for (int x = 0; x < n; ++x) {
+        const double fd = (J(2 * (b * n + x)) - J(2 * (b * n + x) + 1)) / (2 * h);
+        EXPECT_NEAR(host_phi_bar(b, x), fd, 1e-7 * (1.0 + std::abs(fd))) << variant_name(variant) << " phi " << b << "," << x;
+      }
+
+    // d/dtheta and d/domega: perturb the parameter buffer in place (the model must notice the change).
+    auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
+    const int n_params = static_cast<int>(params.extent(0));
+    double largest = 0.0;
+    for (int i = 0; i < n_params; ++i) {
+      const double saved = params(i);
+      params(i) = saved + h;
+      Kokkos::deep_copy(flow.parameters(), params);
+      const double plus = sum(vjp_objective(flow, phi, v, t, c));
+      params(i) = saved - h;
+      Kokkos::deep_copy(flow.parameters(), params);
+      const double minus = sum(vjp_objective(flow, phi, v, t, c));
+      params(i) = saved;
+      const double fd = (plus - minus) / (2 * h);
+      largest = std::max(largest, std::abs(fd));
+      const std::string what = i < flow.theta_size() ? "theta " : "omega ";
+      EXPECT_NEAR(host_grad(i), fd, 1e-7 * (1.0 + std::abs(fd))) << variant_name(variant) << " " << what << i;
+    }
+    Kokkos::deep_copy(flow.parameters(), params);
+    EXPECT_GT(largest, 0.1);
+  }
+}
+
+TEST(FlowGradient, LossGradientMatchesFiniteDifferences) {
+  for (int variant = 0; variant < 3; ++variant) {
+    const Lattice lat(4);
+    const Phi4Action action(lat, Couplings{-4.0, 6.975});
+    const int n = lat.volume(), batch = 2;
+    EquivariantFlow flow(lat, small_config(variant), 40);
+    randomize_theta(flow, 41, 0.3);
+    const auto z = random_fields(batch, n, 42);
+    auto dev_z = Kokkos::create_mirror_view_and_copy(MemSpace(), z);
+    flow::ParameterView grad("grad", flow.parameters().extent(0)), scratch("scratch", flow.parameters().extent(0));
+    const double loss = flow.loss_and_gradient(dev_z, action, grad);
+    const auto host_grad = Kokkos::create_mirror_view_and_copy(HostSpace(), grad);
+
+    // The returned loss is sum_b [log q + S] of the fields sample() draws from the same z.
+    FieldBatch phi("phi", batch, n);
+    BatchScalars log_q("log_q", batch), S("S", batch);
+    flow.sample(dev_z, phi, log_q);
+    action.action(phi, S);
+    const auto host_log_q = Kokkos::create_mirror_view_and_copy(HostSpace(), log_q);
+    const auto host_S = Kokkos::create_mirror_view_and_copy(HostSpace(), S);
+    EXPECT_NEAR(loss, sum(host_log_q) + sum(host_S), 1e-12 * std::abs(loss));
+
+    auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
+    const double h = 1e-5;
+    for (int i = 0; i < static_cast<int>(params.extent(0)); ++i) {
+      const double saved = params(i);
+      params(i) = saved + h;
+      Kokkos::deep_copy(flow.parameters(), params);
+      const double plus = flow.loss_and_gradient(dev_z, action, scratch);
+      params(i) = saved - h;
+      Kokkos::deep_copy(flow.parameters(), params);
+      const double minus = flow.loss_and_gradient(dev_z, action, scratch);
+      params(i) = saved;
+      const double fd = (plus - minus) / (2 * h);
+      const std::string what = i < flow.theta_size() ? "theta " : "omega ";
+      EXPECT_NEAR(host_grad(i), fd, 1e-6 * (1.0 + std::abs(fd))) << variant_name(variant) << " " << what << i;
+    }
+    Kokkos::deep_copy(flow.parameters(), params);
+
+    // grad is overwritten, not accumulated.
+    flow.loss_and_gradient(dev_z, action, grad);
+    const auto again = Kokkos::create_mirror_view_and_copy(HostSpace(), grad);
+    for (int i = 0; i < static_cast<int>(params.extent(0)); ++i) EXPECT_EQ(again(i), host_grad(i));
+  }
+}
