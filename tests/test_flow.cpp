@@ -208,7 +208,8 @@ TEST(Flow, ThetaIsTiedOverOrbits) {
   EXPECT_EQ(sign_breaking.theta_size(), lat.orbit_count() * 4 * (2 * 3 + 1));
 
   // theta starts at 0; omega from N(0,1), reproducibly from the seed.
-  EquivariantFlow a(lat, EquivariantFlowConfig{}, 7), b(lat, EquivariantFlowConfig{}, 7), c(lat, EquivariantFlowConfig{}, 8);
+  EquivariantFlow a(lat, EquivariantFlowConfig{}, 7), b(lat, EquivariantFlowConfig{}, 7),
+      c(lat, EquivariantFlowConfig{}, 8);
   EXPECT_EQ(a.parameters().extent(0), static_cast<std::size_t>(a.theta_size() + 9));
   const auto pa = Kokkos::create_mirror_view_and_copy(HostSpace(), a.parameters());
   const auto pb = Kokkos::create_mirror_view_and_copy(HostSpace(), b.parameters());

@@ -45,8 +45,8 @@ const char* variant_name(int variant) {
 }
 
 // J = sum_b [ v_b . g(phi_b) + c div g(phi_b) ] per field b.
-HostBatchScalars vjp_objective(EquivariantFlow& flow, const HostFieldBatch& phi, const HostFieldBatch& v,
-                               double t, double c) {
+HostBatchScalars vjp_objective(EquivariantFlow& flow, const HostFieldBatch& phi, const HostFieldBatch& v, double t,
+                               double c) {
   auto dev = Kokkos::create_mirror_view_and_copy(MemSpace(), phi);
   FieldBatch g("g", phi.extent(0), phi.extent(1));
   BatchScalars div("div", phi.extent(0));
@@ -102,7 +102,8 @@ TEST(FlowGradient, VectorFieldVjpMatchesFiniteDifferences) {
     for (int b = 0; b < batch; ++b)
       for (int x = 0; x < n; ++x) {
         const double fd = (J(2 * (b * n + x)) - J(2 * (b * n + x) + 1)) / (2 * h);
-        EXPECT_NEAR(host_phi_bar(b, x), fd, 1e-7 * (1.0 + std::abs(fd))) << variant_name(variant) << " phi " << b << "," << x;
+        EXPECT_NEAR(host_phi_bar(b, x), fd, 1e-7 * (1.0 + std::abs(fd)))
+            << variant_name(variant) << " phi " << b << "," << x;
       }
 
     // d/dtheta and d/domega: perturb the parameter buffer in place (the model must notice the change).

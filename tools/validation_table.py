@@ -1,17 +1,22 @@
 #!/usr/bin/python3
 """Markdown table of HMC results (from `phi4flow analyze` JSON files) beside the paper's Table 1."""
 import json
+import math
 import sys
 
 PAPER = {6: (1.06, 3.98), 12: (4.12, 3.99), 20: (10.57, 4.05), 32: (25.34, 4.05)}
 
 
 def fmt(value, error):
-    return f"{value:.4g}({error:.2g})" if value is not None else "n/a"
+    """value(error) with the error's two leading digits in parentheses, as physicists write it."""
+    if value is None or error is None or not math.isfinite(error) or error <= 0:
+        return "n/a" if value is None else f"{value:.4g}"
+    digits = max(0, 1 - int(math.floor(math.log10(error))))
+    return f"{value:.{digits}f}({round(error * 10**digits):d})"
 
 
 def main(paths):
-    print("| L | lam | chains x records | acceptance | chi2 | chi2 paper | m_p L | m_p L paper | tau_int(M2) | tau_int(chi2) |")
+    print("| L | lam | chains x records | acceptance | chi2 | chi2 paper | m_p L | m_p L paper | tau_int(chi2) [traj] | tau_int(m_p) [traj] |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for path in paths:
@@ -26,7 +31,7 @@ def main(paths):
         mpl = fmt(mp["value"] * L, mp["error"] * L) if mp["value"] is not None else "n/a"
         print(f"| {L} | {r['lam']} | {r['n_chains']} x {r['n_records']} | {r['acceptance']['value']:.3f} | "
               f"{fmt(chi2['value'], chi2['error'])} | {paper[0]} | {mpl} | {paper[1]} | "
-              f"{r['M2']['tau_int']:.2f} | {chi2['tau_int']:.2f} |")
+              f"{chi2['tau_int'] * r['record_spacing']:.1f} | {mp['tau_int'] * r['record_spacing']:.1f} |")
 
 
 if __name__ == "__main__":

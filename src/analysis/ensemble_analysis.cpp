@@ -95,6 +95,7 @@ EnsembleAnalysis analyze(const io::Ensemble& ens, long discard) {
   out.n_chains = ens.n_chains;
   out.n_records = ens.n_records - discard;
   out.discarded = discard;
+  out.record_spacing = static_cast<long>(ens.step(0, 1) - ens.step(0, 0));
   out.algorithm = io::attr_string(ens.algorithm, "name", "/algorithm");
   out.m2 = io::attr_real(ens.action, "m2", "/action");
   out.lam = io::attr_real(ens.action, "lam", "/action");
@@ -175,7 +176,8 @@ std::string format_table(const EnsembleAnalysis& r) {
   std::snprintf(line, sizeof line, "%s ensemble: L = %d, m2 = %g, lam = %g, %d chains x %ld records (%ld discarded)\n",
                 r.algorithm.c_str(), r.L, r.m2, r.lam, r.n_chains, r.n_records, r.discarded);
   out << line;
-  std::snprintf(line, sizeof line, "%-14s %14s %12s %10s\n", "quantity", "value", "error", "tau_int");
+  std::snprintf(line, sizeof line, "%-14s %14s %12s %10s   (tau_int in records, %ld MC steps apart)\n", "quantity",
+                "value", "error", "tau_int", r.record_spacing);
   out << line;
   const auto row = [&](const std::string& name, const Estimate& e) {
     std::snprintf(line, sizeof line, "%-14s %14.6g %12.3g %10.2f\n", name.c_str(), e.value, e.error, e.tau_int);
@@ -231,7 +233,7 @@ std::string to_json(const EnsembleAnalysis& r) {
   std::ostringstream out;
   out << "{\n  \"L\": " << r.L << ",\n  \"m2\": " << r.m2 << ",\n  \"lam\": " << r.lam << ",\n  \"algorithm\": \""
       << r.algorithm << "\",\n  \"n_chains\": " << r.n_chains << ",\n  \"n_records\": " << r.n_records
-      << ",\n  \"discarded\": " << r.discarded << ",\n";
+      << ",\n  \"discarded\": " << r.discarded << ",\n  \"record_spacing\": " << r.record_spacing << ",\n";
   if (r.has_acceptance) {
     out << "  \"acceptance\": ";
     json_estimate(out, r.acceptance);

@@ -42,52 +42,63 @@ TimeWeights hat_weights(int time_basis, double t_end, double t) {
   return TimeWeights{lo, lo + 1, 1.0 - w_hi, w_hi};
 }
 
-/// Scratch for one batch size B. Feature rows are b * nf + j; every FFT runs on these whole buffers, so the
-/// plans made for them fit every call.
+/// Forward scratch for one batch size B. Feature rows are b * nf + j; the FFT plans are made for these
+/// buffers and run on them or on buffers allocated alike.
 struct EquivariantFlow::Workspace {
-  Workspace(int L, int batch_size, int n_features, int n_reduced, FftPlanning planning)
+  Workspace(int L, int batch_size, int n_features, FftPlanning planning)
       : batch(batch_size),
         features(scratch_fields("features", batch_size * n_features, L * L)),
         feature_spectra(scratch_spectra("feature_spectra", batch_size * n_features, half_spectrum_size(L))),
-        // The VJP's site terms are written after the inverse FFT has consumed feature_spectra (c2r destroys
-        // its input anyway), so they reuse its storage: N reals per row fit in L (L/2 + 1) complex numbers.
-        site_terms(reinterpret_cast<real_t*>(feature_spectra.data()), batch_size * n_features, L * L),
         fields(scratch_fields("fields", batch_size, L * L)),
         field_spectra(scratch_spectra("field_spectra", batch_size, half_spectrum_size(L))),
         feature_fft(L, features, feature_spectra, planning),
         field_fft(L, fields, field_spectra, planning),
         acc(scratch_fields("acc", batch_size, L * L)),
-        stages(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::stages"), 3, batch_size,
-               L * L),
-        phi_bar(scratch_fields("phi_bar", batch_size, L * L)),
-        adjoint(scratch_fields("adjoint", batch_size, L * L)),
-        adjoint_next(scratch_fields("adjoint_next", batch_size, L * L)),
+        stage(scratch_fields("stage", batch_size, L * L)),
         state(scratch_fields("state", batch_size, L * L)),
         div(scratch_scalars("div", batch_size)),
         ell_acc(scratch_scalars("ell_acc", batch_size)),
         ell(scratch_scalars("ell", batch_size)),
-        action(scratch_scalars("action", batch_size)),
-        partial(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::partial"), n_reduced,
-                batch_size) {}
-
-  FieldBatch stage(int i) const { return Kokkos::subview(stages, i, Kokkos::ALL, Kokkos::ALL); }
+        action(scratch_scalars("action", batch_size)) {}
 
   int batch;
-  FieldBatch features;             // h_j(phi); in the VJP then W_j * v, then the omega terms
+  FieldBatch features;  // h_j(phi); in the VJP then W_j * v, then the omega terms
   SpectrumBatch feature_spectra;
-  FieldBatch site_terms;           // unmanaged, over feature_spectra's storage
-  FieldBatch fields;               // g from the inverse FFT, or the cotangent v for the forward one
+  FieldBatch fields;  // g from the inverse FFT, or the cotangent v for the forward one
   SpectrumBatch field_spectra;
   RealFft2d feature_fft;
   RealFft2d field_fft;
-  FieldBatch acc;                  // RK4: k1 + 2 k2 + 2 k3
-  Kokkos::View<real_t***, Kokkos::LayoutRight, MemSpace> stages;  // inputs of RK4 stages 2, 3, 4
-  FieldBatch phi_bar;              // VJP output of one stage
-  FieldBatch adjoint;              // cotangent of phi at the start of the current step
-  FieldBatch adjoint_next;         // the same for the previous step, being accumulated
-  FieldBatch state;                // log_density: the latent field it integrates back to
+  FieldBatch acc;    // RK4: k1 + 2 k2 + 2 k3
+  FieldBatch stage;  // RK4: input of the next stage
+  FieldBatch state;  // log_density: the latent field it integrates back to
   BatchScalars div, ell_acc, ell, action;
-  detail::ReductionRows partial;   // per-field sums of the VJP's site terms
+};
+
+/// Adjoint scratch for one batch size: one step's recomputed stage inputs Y2, Y3, Y4 and the feature
+/// spectra of Y1, Y2, Y3, which the VJPs of those stages reuse.
+struct EquivariantFlow::AdjointWorkspace {
+  AdjointWorkspace(int L, int batch_size, int n_features, int n_reduced)
+      : batch(batch_size),
+        stage_inputs(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::stage_inputs"), 3,
+                     batch_size, L * L),
+        stage_spectra{scratch_spectra("stage_spectra", batch_size * n_features, half_spectrum_size(L)),
+                      scratch_spectra("stage_spectra", batch_size * n_features, half_spectrum_size(L)),
+                      scratch_spectra("stage_spectra", batch_size * n_features, half_spectrum_size(L))},
+        phi_bar(scratch_fields("phi_bar", batch_size, L * L)),
+        adjoint(scratch_fields("adjoint", batch_size, L * L)),
+        adjoint_next(scratch_fields("adjoint_next", batch_size, L * L)),
+        partial(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::partial"), n_reduced,
+                batch_size) {}
+
+  FieldBatch stage_input(int i) const { return Kokkos::subview(stage_inputs, i, Kokkos::ALL, Kokkos::ALL); }
+
+  int batch;
+  Kokkos::View<real_t***, Kokkos::LayoutRight, MemSpace> stage_inputs;
+  SpectrumBatch stage_spectra[3];
+  FieldBatch phi_bar;             // VJP output of one stage
+  FieldBatch adjoint;             // cotangent of phi at the start of the current step
+  FieldBatch adjoint_next;        // the same for the previous step, being accumulated
+  detail::ReductionRows partial;  // per-field sums of the VJP's site terms
 };
 
 EquivariantFlow::EquivariantFlow(const Lattice& lattice, const EquivariantFlowConfig& config, std::uint32_t seed)
@@ -118,7 +129,8 @@ EquivariantFlow::EquivariantFlow(const Lattice& lattice, const EquivariantFlowCo
   for (int r = 0; r < sites_; ++r) members[fill[row_of_host_[r]]++] = r;
   auto to_device = [](const std::vector<int>& v, const std::string& name) {
     Kokkos::View<int*, MemSpace> out(name, v.size());
-    Kokkos::deep_copy(out, Kokkos::View<const int*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(v.data(), v.size()));
+    Kokkos::deep_copy(out,
+                      Kokkos::View<const int*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(v.data(), v.size()));
     return out;
   };
   row_of_ = to_device(row_of_host_, "phi4flow::EquivariantFlow::row_of");
@@ -131,7 +143,8 @@ EquivariantFlow::EquivariantFlow(const Lattice& lattice, const EquivariantFlowCo
   auto host_params = Kokkos::create_mirror_view(params_);
   Kokkos::deep_copy(host_params, 0.0);
   const rng::Philox gen(seed, rng::Purpose::flow_init);
-  for (int f = 0; f < config.frequencies; ++f) host_params(omega_index(f)) = gen.normal(0, 0, static_cast<std::uint32_t>(f));
+  for (int f = 0; f < config.frequencies; ++f)
+    host_params(omega_index(f)) = gen.normal(0, 0, static_cast<std::uint32_t>(f));
   Kokkos::deep_copy(params_, host_params);
 
   const int kernel_count = config.time_basis * features_;
@@ -160,19 +173,23 @@ EquivariantFlow::Workspace& EquivariantFlow::workspace(int batch) {
   PHI4FLOW_CHECK(batch > 0, "a batch needs at least one field");
   if (!ws_ || ws_->batch != batch) {
     ws_.reset();  // free the old scratch before allocating the new
-    const int n_reduced = config_.frequencies + (config_.sign_breaking ? 2 * config_.frequencies : config_.frequencies);
-    ws_ = std::make_unique<Workspace>(lattice_.extent(), batch, features_, n_reduced, config_.fft_planning);
+    ws_ = std::make_unique<Workspace>(lattice_.extent(), batch, features_, config_.fft_planning);
   }
   return *ws_;
 }
 
+EquivariantFlow::AdjointWorkspace& EquivariantFlow::adjoint_workspace(int batch) {
+  if (!adj_ || adj_->batch != batch) {
+    adj_.reset();
+    // Sums the VJP reduces per field: one per omega_f, one per W_j(t, 0) of a non-constant feature j.
+    const int n_reduced = config_.frequencies + (config_.sign_breaking ? 2 * config_.frequencies : config_.frequencies);
+    adj_ = std::make_unique<AdjointWorkspace>(lattice_.extent(), batch, features_, n_reduced);
+  }
+  return *adj_;
+}
+
 void EquivariantFlow::refresh_kernel_transforms() {
-  const ParameterView now = params_, then = params_of_transforms_;
-  int changed = 0;
-  Kokkos::parallel_reduce(
-      "phi4flow::EquivariantFlow::parameters_changed", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(now.extent(0))),
-      KOKKOS_LAMBDA(const int i, int& n) { n += now(i) != then(i) ? 1 : 0; }, changed);
-  if (transforms_valid_ && changed == 0) return;
+  if (transforms_valid_ && detail::count_differences(params_, params_of_transforms_) == 0) return;
   detail::scatter_theta(params_, row_of_, config_.time_basis, features_, kernel_fields_);
   kernel_fft_->forward(kernel_fields_, kernel_spectra_);
   // g^ = conj(W^) s^ (g is a correlation with W: g(x) = sum_r W(r) s(x + r)); 1/N normalises the inverse FFT.
@@ -185,71 +202,78 @@ void EquivariantFlow::prepare_time(const TimeWeights& tw) {
   detail::stage_kernel(kernel_spectra_, params_, tw, features_, stage_kernel_, stage_w0_);
 }
 
-void EquivariantFlow::velocity(Workspace& ws, const ConstFieldBatch& y) {
+void EquivariantFlow::velocity(Workspace& ws, const ConstFieldBatch& y, const SpectrumBatch& spectra) {
   const detail::FeatureSet fs{config_.frequencies, features_, config_.sign_breaking, omega_index(0)};
   detail::compute_features(y, params_, stage_w0_, fs, ws.features, ws.div);
-  ws.feature_fft.forward(ws.features, ws.feature_spectra);
-  detail::combine_spectra(ws.feature_spectra, stage_kernel_, features_, ws.field_spectra);
+  ws.feature_fft.forward(ws.features, spectra);
+  detail::combine_spectra(spectra, stage_kernel_, features_, ws.field_spectra);
   ws.field_fft.inverse(ws.field_spectra, ws.fields);
 }
 
-void EquivariantFlow::velocity_vjp(Workspace& ws, const ConstFieldBatch& y, const TimeWeights& tw, double c,
+void EquivariantFlow::velocity_vjp(Workspace& ws, AdjointWorkspace& adj, const ConstFieldBatch& y,
+                                   const SpectrumBatch& spectra, bool spectra_ready, const TimeWeights& tw, double c,
                                    const ParameterView& grad) {
   const detail::FeatureSet fs{config_.frequencies, features_, config_.sign_breaking, omega_index(0)};
-  detail::compute_features(y, params_, stage_w0_, fs, ws.features, ws.div);
-  ws.feature_fft.forward(ws.features, ws.feature_spectra);
+  if (!spectra_ready) {
+    detail::compute_features(y, params_, stage_w0_, fs, ws.features, ws.div);
+    ws.feature_fft.forward(ws.features, spectra);
+  }
   ws.field_fft.forward(ws.fields, ws.field_spectra);
-  detail::correlate_and_convolve(ws.field_spectra, stage_kernel_, tw, features_, ws.feature_spectra, theta_spectra_);
-  ws.feature_fft.inverse(ws.feature_spectra, ws.features);
-  detail::vjp_pointwise(y, params_, stage_w0_, c, fs, ws.features, ws.site_terms, ws.phi_bar);
-  detail::accumulate_site_terms(ws.features, ws.site_terms, fs, tw, ws.partial, grad);
+  detail::correlate_and_convolve(ws.field_spectra, stage_kernel_, tw, features_, spectra, theta_spectra_);
+  ws.feature_fft.inverse(spectra, ws.features);
+  // The inverse FFT has consumed `spectra` (c2r overwrites its input), so its storage takes the site terms:
+  // N reals per row fit in L (L/2 + 1) complex numbers.
+  const FieldBatch site_terms(reinterpret_cast<real_t*>(spectra.data()), spectra.extent(0), sites_);
+  detail::vjp_pointwise(y, params_, stage_w0_, c, fs, ws.features, site_terms, adj.phi_bar);
+  detail::accumulate_site_terms(ws.features, site_terms, fs, tw, adj.partial, grad);
 }
 
 void EquivariantFlow::rk4_step(Workspace& ws, const ConstFieldBatch& y, const FieldBatch& y_out,
                                const BatchScalars& ell, double t, double h) {
-  const FieldBatch stage = ws.stage(0);
   prepare_time(time_weights(t));
-  velocity(ws, y);
-  detail::rk4_stage(y, ws.fields, ws.div, true, 1.0, 0.5 * h, ws.acc, ws.ell_acc, stage);
+  velocity(ws, y, ws.feature_spectra);
+  detail::rk4_stage(y, ws.fields, ws.div, true, 1.0, 0.5 * h, ws.acc, ws.ell_acc, ws.stage);
   prepare_time(time_weights(t + 0.5 * h));
-  velocity(ws, stage);
-  detail::rk4_stage(y, ws.fields, ws.div, false, 2.0, 0.5 * h, ws.acc, ws.ell_acc, stage);
-  velocity(ws, stage);
-  detail::rk4_stage(y, ws.fields, ws.div, false, 2.0, h, ws.acc, ws.ell_acc, stage);
+  velocity(ws, ws.stage, ws.feature_spectra);
+  detail::rk4_stage(y, ws.fields, ws.div, false, 2.0, 0.5 * h, ws.acc, ws.ell_acc, ws.stage);
+  velocity(ws, ws.stage, ws.feature_spectra);
+  detail::rk4_stage(y, ws.fields, ws.div, false, 2.0, h, ws.acc, ws.ell_acc, ws.stage);
   prepare_time(time_weights(t + h));
-  velocity(ws, stage);
+  velocity(ws, ws.stage, ws.feature_spectra);
   detail::rk4_finish(y, ws.fields, ws.div, ws.acc, ws.ell_acc, h, y_out, ell);
 }
 
-void EquivariantFlow::adjoint_step(Workspace& ws, const ConstFieldBatch& y, double t, double h,
+void EquivariantFlow::adjoint_step(Workspace& ws, AdjointWorkspace& adj, const ConstFieldBatch& y, double t, double h,
                                    const ParameterView& grad) {
-  // Recompute the stage inputs Y2, Y3, Y4 from the stored start of the step.
+  // Recompute the stage inputs Y2, Y3, Y4 from the stored start of the step, keeping the feature spectra of
+  // Y1, Y2, Y3 for their VJPs.
   const TimeWeights t0 = time_weights(t), t_half = time_weights(t + 0.5 * h), t1 = time_weights(t + h);
-  const FieldBatch y2 = ws.stage(0), y3 = ws.stage(1), y4 = ws.stage(2);
+  const FieldBatch y2 = adj.stage_input(0), y3 = adj.stage_input(1), y4 = adj.stage_input(2);
+  const SpectrumBatch* spectra = adj.stage_spectra;
   prepare_time(t0);
-  velocity(ws, y);
+  velocity(ws, y, spectra[0]);
   detail::shift(y, ws.fields, 0.5 * h, y2);
   prepare_time(t_half);
-  velocity(ws, y2);
+  velocity(ws, y2, spectra[1]);
   detail::shift(y, ws.fields, 0.5 * h, y3);
-  velocity(ws, y3);
+  velocity(ws, y3, spectra[2]);
   detail::shift(y, ws.fields, h, y4);
 
   // Walk the stages backwards. y_next = y + h/6 (k1 + 2 k2 + 2 k3 + k4) and ell_next = ell - h/6 (d1 + 2 d2 +
   // 2 d3 + d4) with ell's cotangent 1, so stage i sees v_i = h w_i / 6 adjoint + (its share of later stages)
   // and c_i = -h w_i / 6; Y4 = y + h k3, Y3 = y + h/2 k2, Y2 = y + h/2 k1 pass the stage cotangents back.
-  detail::scale(ws.adjoint, h / 6.0, ws.fields);
+  detail::scale(adj.adjoint, h / 6.0, ws.fields);
   prepare_time(t1);
-  velocity_vjp(ws, y4, t1, -h / 6.0, grad);
-  detail::adjoint_combine(ws.adjoint, ws.phi_bar, true, h / 3.0, h, ws.adjoint_next, ws.fields);
+  velocity_vjp(ws, adj, y4, ws.feature_spectra, false, t1, -h / 6.0, grad);
+  detail::adjoint_combine(adj.adjoint, adj.phi_bar, true, h / 3.0, h, adj.adjoint_next, ws.fields);
   prepare_time(t_half);
-  velocity_vjp(ws, y3, t_half, -h / 3.0, grad);
-  detail::adjoint_combine(ws.adjoint, ws.phi_bar, false, h / 3.0, 0.5 * h, ws.adjoint_next, ws.fields);
-  velocity_vjp(ws, y2, t_half, -h / 3.0, grad);
-  detail::adjoint_combine(ws.adjoint, ws.phi_bar, false, h / 6.0, 0.5 * h, ws.adjoint_next, ws.fields);
+  velocity_vjp(ws, adj, y3, spectra[2], true, t_half, -h / 3.0, grad);
+  detail::adjoint_combine(adj.adjoint, adj.phi_bar, false, h / 3.0, 0.5 * h, adj.adjoint_next, ws.fields);
+  velocity_vjp(ws, adj, y2, spectra[1], true, t_half, -h / 3.0, grad);
+  detail::adjoint_combine(adj.adjoint, adj.phi_bar, false, h / 6.0, 0.5 * h, adj.adjoint_next, ws.fields);
   prepare_time(t0);
-  velocity_vjp(ws, y, t0, -h / 6.0, grad);
-  detail::shift(ws.adjoint_next, ws.phi_bar, 1.0, ws.adjoint);
+  velocity_vjp(ws, adj, y, spectra[0], true, t0, -h / 6.0, grad);
+  detail::shift(adj.adjoint_next, adj.phi_bar, 1.0, adj.adjoint);
 }
 
 void EquivariantFlow::finish_theta_gradient(const ParameterView& grad) {
@@ -289,10 +313,7 @@ void EquivariantFlow::invert(const ConstFieldBatch& phi, const FieldBatch& z, co
   const double h = config_.t_end / config_.steps;
   for (int n = 0; n < config_.steps; ++n) rk4_step(ws, z, z, ws.ell, config_.t_end - n * h, -h);
   detail::log_prior(z, log_q);
-  const BatchScalars ell = ws.ell;
-  Kokkos::parallel_for(
-      "phi4flow::EquivariantFlow::invert", Kokkos::RangePolicy<ExecSpace>(0, batch),
-      KOKKOS_LAMBDA(const int b) { log_q(b) -= ell(b); });
+  detail::subtract(ws.ell, log_q);
 }
 
 double EquivariantFlow::loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action,
@@ -304,12 +325,14 @@ double EquivariantFlow::loss_and_gradient(const ConstFieldBatch& z, const Phi4Ac
                                                           std::to_string(grad.extent(0)) + " entries, the model " +
                                                           std::to_string(params_.extent(0)));
   Workspace& ws = workspace(batch);
+  AdjointWorkspace& adj = adjoint_workspace(batch);
   refresh_kernel_transforms();
   const int steps = config_.steps;
-  if (trajectory_.extent(0) != static_cast<std::size_t>(steps) || trajectory_.extent(1) != static_cast<std::size_t>(batch)) {
+  if (trajectory_.extent(0) != static_cast<std::size_t>(steps) ||
+      trajectory_.extent(1) != static_cast<std::size_t>(batch)) {
     trajectory_ = decltype(trajectory_)();
-    trajectory_ = decltype(trajectory_)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::trajectory"),
-                                        steps, batch, sites_);
+    trajectory_ = decltype(trajectory_)(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::trajectory"), steps, batch, sites_);
   }
   // phi after step n is trajectory_(n); the start of step 0 is z itself.
   auto start_of = [&](int n) -> ConstFieldBatch {
@@ -323,17 +346,13 @@ double EquivariantFlow::loss_and_gradient(const ConstFieldBatch& z, const Phi4Ac
   }
   const ConstFieldBatch phi = start_of(steps);
   action.action(phi, ws.action);
-  double loss = 0.0;
-  const BatchScalars ell = ws.ell, s_values = ws.action;
-  Kokkos::parallel_reduce(
-      "phi4flow::EquivariantFlow::loss", Kokkos::RangePolicy<ExecSpace>(0, batch),
-      KOKKOS_LAMBDA(const int b, double& sum) { sum += ell(b) + s_values(b); }, loss);
+  const double loss = detail::sum_of_sums(ws.ell, ws.action);
 
   // Cotangents at t_end: dS/dphi for phi, 1 for ell (constant in time, so it never needs propagating).
-  action.force(phi, ws.adjoint);
+  action.force(phi, adj.adjoint);
   Kokkos::deep_copy(grad, 0.0);
   Kokkos::deep_copy(theta_spectra_, Complex(0.0, 0.0));
-  for (int n = steps - 1; n >= 0; --n) adjoint_step(ws, start_of(n), n * h, h, grad);
+  for (int n = steps - 1; n >= 0; --n) adjoint_step(ws, adj, start_of(n), n * h, h, grad);
   finish_theta_gradient(grad);
   return loss;
 }
@@ -345,7 +364,7 @@ void EquivariantFlow::vector_field(const ConstFieldBatch& phi, double t, const F
   Workspace& ws = workspace(static_cast<int>(phi.extent(0)));
   refresh_kernel_transforms();
   prepare_time(time_weights(t));
-  velocity(ws, phi);
+  velocity(ws, phi, ws.feature_spectra);
   Kokkos::deep_copy(g, ws.fields);
   Kokkos::deep_copy(div, ws.div);
 }
@@ -357,14 +376,15 @@ void EquivariantFlow::vector_field_vjp(const ConstFieldBatch& phi, double t, con
                      phi_bar.extent(1) == phi.extent(1) && grad.extent(0) == params_.extent(0),
                  "EquivariantFlow::vector_field_vjp: phi, v, phi_bar and grad do not match the model");
   Workspace& ws = workspace(static_cast<int>(phi.extent(0)));
+  AdjointWorkspace& adj = adjoint_workspace(static_cast<int>(phi.extent(0)));
   refresh_kernel_transforms();
   const TimeWeights tw = time_weights(t);
   prepare_time(tw);
   Kokkos::deep_copy(grad, 0.0);
   Kokkos::deep_copy(theta_spectra_, Complex(0.0, 0.0));
   Kokkos::deep_copy(ws.fields, v);
-  velocity_vjp(ws, phi, tw, c, grad);
-  Kokkos::deep_copy(phi_bar, ws.phi_bar);
+  velocity_vjp(ws, adj, phi, ws.feature_spectra, false, tw, c, grad);
+  Kokkos::deep_copy(phi_bar, adj.phi_bar);
   finish_theta_gradient(grad);
 }
 

@@ -10,9 +10,35 @@ using Team = Kokkos::TeamPolicy<ExecSpace>::member_type;
 // LayoutRight buffers: the last index must run fastest on every backend (CUDA's default is the first).
 using Range2 = Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2, Kokkos::Iterate::Right, Kokkos::Iterate::Right>>;
 
-int rows(const ConstFieldBatch& v) { return static_cast<int>(v.extent(0)); }
-int cols(const ConstFieldBatch& v) { return static_cast<int>(v.extent(1)); }
+int rows(const ConstFieldBatch& v) {
+  return static_cast<int>(v.extent(0));
+}
+int cols(const ConstFieldBatch& v) {
+  return static_cast<int>(v.extent(1));
+}
 }  // namespace
+
+int count_differences(const ConstRealView& a, const ConstRealView& b) {
+  int n = 0;
+  Kokkos::parallel_reduce(
+      "phi4flow::EquivariantFlow::parameters_changed", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(a.extent(0))),
+      KOKKOS_LAMBDA(const int i, int& count) { count += a(i) != b(i) ? 1 : 0; }, n);
+  return n;
+}
+
+void subtract(const BatchScalars& x, const BatchScalars& out) {
+  Kokkos::parallel_for(
+      "phi4flow::EquivariantFlow::subtract", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(out.extent(0))),
+      KOKKOS_LAMBDA(const int b) { out(b) -= x(b); });
+}
+
+double sum_of_sums(const BatchScalars& x, const BatchScalars& y) {
+  double total = 0.0;
+  Kokkos::parallel_reduce(
+      "phi4flow::EquivariantFlow::loss", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(x.extent(0))),
+      KOKKOS_LAMBDA(const int b, double& sum) { sum += x(b) + y(b); }, total);
+  return total;
+}
 
 void log_prior(const ConstFieldBatch& z, const BatchScalars& out) {
   const int n = cols(z);
@@ -23,8 +49,7 @@ void log_prior(const ConstFieldBatch& z, const BatchScalars& out) {
         const int b = team.league_rank();
         double sum = 0.0;
         Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, n), [&](const int x, double& partial) { partial += z(b, x) * z(b, x); },
-            sum);
+            Kokkos::TeamThreadRange(team, n), [&](const int x, double& partial) { partial += z(b, x) * z(b, x); }, sum);
         Kokkos::single(Kokkos::PerTeam(team), [&]() { out(b) = -0.5 * sum - norm; });
       });
 }
@@ -47,19 +72,18 @@ void conjugate_scale(const SpectrumBatch& spectra, double scale) {
       KOKKOS_LAMBDA(const int i, const int k) { spectra(i, k) = Kokkos::conj(spectra(i, k)) * scale; });
 }
 
-void stage_kernel(const SpectrumBatch& kernel_spectra, const ConstRealView& params, const TimeWeights& tw,
-                  int features, const SpectrumBatch& stage_kernel, const RealView& stage_w0) {
+void stage_kernel(const SpectrumBatch& kernel_spectra, const ConstRealView& params, const TimeWeights& tw, int features,
+                  const SpectrumBatch& stage_kernel, const RealView& stage_w0) {
   const int nf = features;
   const TimeWeights w = tw;
   Kokkos::parallel_for(
-      "phi4flow::EquivariantFlow::stage_kernel",
-      Range2({0, 0}, {nf, static_cast<int>(kernel_spectra.extent(1))}), KOKKOS_LAMBDA(const int j, const int k) {
+      "phi4flow::EquivariantFlow::stage_kernel", Range2({0, 0}, {nf, static_cast<int>(kernel_spectra.extent(1))}),
+      KOKKOS_LAMBDA(const int j, const int k) {
         stage_kernel(j, k) = w.w_lo * kernel_spectra(w.lo * nf + j, k) + w.w_hi * kernel_spectra(w.hi * nf + j, k);
       });
   Kokkos::parallel_for(
-      "phi4flow::EquivariantFlow::stage_w0", Kokkos::RangePolicy<ExecSpace>(0, nf), KOKKOS_LAMBDA(const int j) {
-        stage_w0(j) = w.w_lo * params(w.lo * nf + j) + w.w_hi * params(w.hi * nf + j);
-      });
+      "phi4flow::EquivariantFlow::stage_w0", Kokkos::RangePolicy<ExecSpace>(0, nf),
+      KOKKOS_LAMBDA(const int j) { stage_w0(j) = w.w_lo * params(w.lo * nf + j) + w.w_hi * params(w.hi * nf + j); });
 }
 
 void compute_features(const ConstFieldBatch& y, const ConstRealView& params, const ConstRealView& w0,

@@ -9,16 +9,23 @@ namespace phi4flow::flow::detail {
 
 /// The feature set of a flow: sin(omega_f phi) for f < F, with sign breaking also cos(omega_f phi) and 1.
 struct FeatureSet {
-  int frequencies;    // F
-  int features;       // nf: F, or 2F + 1 with sign breaking
+  int frequencies;  // F
+  int features;     // nf: F, or 2F + 1 with sign breaking
   bool sign_breaking;
-  int omega_offset;   // position of omega[0] in the parameter buffer
+  int omega_offset;  // position of omega[0] in the parameter buffer
 };
 
 using IntView = Kokkos::View<int*, MemSpace>;
 using RealView = Kokkos::View<real_t*, MemSpace>;
 using ConstRealView = Kokkos::View<const real_t*, MemSpace>;
 using ReductionRows = Kokkos::View<real_t**, Kokkos::LayoutRight, MemSpace>;
+
+/// \brief Number of entries in which a and b differ.
+int count_differences(const ConstRealView& a, const ConstRealView& b);
+/// \brief out(b) -= x(b).
+void subtract(const BatchScalars& x, const BatchScalars& out);
+/// \brief sum_b [x(b) + y(b)].
+double sum_of_sums(const BatchScalars& x, const BatchScalars& y);
 
 /// \brief out(b) = log r(z_b) = -|z_b|^2 / 2 - (N/2) log(2 pi).
 void log_prior(const ConstFieldBatch& z, const BatchScalars& out);
@@ -29,8 +36,8 @@ void scatter_theta(const ConstRealView& params, const IntView& row_of, int time_
 /// \brief spectra = conj(spectra) * scale: turns W^ into the factor the forward convolution multiplies with.
 void conjugate_scale(const SpectrumBatch& spectra, double scale);
 /// \brief stage_kernel(j, k) = sum_a K_a(t) kernel_spectra(a * nf + j, k); stage_w0(j) = W_j(t, 0).
-void stage_kernel(const SpectrumBatch& kernel_spectra, const ConstRealView& params, const TimeWeights& tw,
-                  int features, const SpectrumBatch& stage_kernel, const RealView& stage_w0);
+void stage_kernel(const SpectrumBatch& kernel_spectra, const ConstRealView& params, const TimeWeights& tw, int features,
+                  const SpectrumBatch& stage_kernel, const RealView& stage_w0);
 
 /// \brief features(b * nf + j, x) = h_j(y(b, x)) and div(b) = sum_x sum_j w0_j h_j'(y(b, x)).
 void compute_features(const ConstFieldBatch& y, const ConstRealView& params, const ConstRealView& w0,

@@ -17,7 +17,8 @@ namespace phi4flow::flow {
 
 namespace {
 void check_cufft(cufftResult rc, const char* what) {
-  if (rc != CUFFT_SUCCESS) throw RuntimeError(std::string("cuFFT: ") + what + " failed with code " + std::to_string(rc));
+  if (rc != CUFFT_SUCCESS)
+    throw RuntimeError(std::string("cuFFT: ") + what + " failed with code " + std::to_string(rc));
 }
 }  // namespace
 
@@ -119,8 +120,9 @@ void RealFft2d::check_shape(const FieldBatch& real, const SpectrumBatch& spectru
   PHI4FLOW_CHECK(static_cast<int>(real.extent(0)) == transforms_ && static_cast<int>(spectrum.extent(0)) == transforms_,
                  "FFT buffers hold " + std::to_string(real.extent(0)) + " and " + std::to_string(spectrum.extent(0)) +
                      " transforms, the plan " + std::to_string(transforms_));
-  PHI4FLOW_CHECK(static_cast<int>(real.extent(1)) == L_ * L_ && static_cast<int>(spectrum.extent(1)) == half_spectrum_size(L_),
-                 "FFT buffers do not hold L x L fields and their half spectra");
+  PHI4FLOW_CHECK(
+      static_cast<int>(real.extent(1)) == L_ * L_ && static_cast<int>(spectrum.extent(1)) == half_spectrum_size(L_),
+      "FFT buffers do not hold L x L fields and their half spectra");
   PHI4FLOW_CHECK(real.span_is_contiguous() && spectrum.span_is_contiguous(), "FFT buffers must be contiguous");
 }
 

@@ -23,6 +23,7 @@ struct EnsembleAnalysis {
   int n_chains = 0;
   long n_records = 0;       ///< per chain, after discarding
   long discarded = 0;       ///< records dropped at the start of every chain
+  long record_spacing = 1;  ///< Monte Carlo steps between records: tau_int is in units of records
   std::string algorithm;
   double m2 = 0.0, lam = 0.0;
   bool has_acceptance = false;

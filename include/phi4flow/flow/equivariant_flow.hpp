@@ -17,9 +17,9 @@
 namespace phi4flow::flow {
 
 struct EquivariantFlowConfig {
-  int time_basis = 10;   ///< A: hat functions K_a(t) on a uniform grid over [0, t_end]
-  int frequencies = 9;   ///< F: learnable frequencies omega_f
-  int steps = 50;        ///< fixed RK4 steps from t = 0 to t_end
+  int time_basis = 10;  ///< A: hat functions K_a(t) on a uniform grid over [0, t_end]
+  int frequencies = 9;  ///< F: learnable frequencies omega_f
+  int steps = 50;       ///< fixed RK4 steps from t = 0 to t_end
   /// Ablation: one theta row per displacement r (translation equivariance only) instead of per D4 orbit.
   bool translation_only = false;
   /// Ablation: features {sin(omega_f phi), cos(omega_f phi), 1} instead of sin alone (breaks phi -> -phi).
@@ -52,8 +52,10 @@ TimeWeights hat_weights(int time_basis, double t_end, double t);
 /// compares parameters() with the values the transforms were made from (one pass over the buffer) and
 /// recomputes them when anything changed, so writing into parameters() from anywhere is always safe.
 ///
-/// Scratch memory is allocated once per batch size (a new batch size reallocates it and replans the FFTs);
-/// loss_and_gradient() also keeps phi at the end of every step, steps x batch x sites numbers.
+/// Scratch memory is allocated once per batch size (a new batch size reallocates it and replans the FFTs).
+/// loss_and_gradient() also keeps phi at the end of every step (steps x batch x sites numbers) and, within
+/// one step of the adjoint, the feature spectra of three RK4 stages (3 x batch x feature_count() x L (L/2+1)
+/// complex numbers), which spares recomputing them.
 class EquivariantFlow final : public Model {
  public:
   /// \brief Flow on `lattice`; throws InputError naming the flow.* key of an invalid setting.
@@ -96,17 +98,21 @@ class EquivariantFlow final : public Model {
                         const FieldBatch& phi_bar, const ParameterView& grad);
 
  private:
-  struct Workspace;
+  struct Workspace;         // scratch of the forward integration, per batch size
+  struct AdjointWorkspace;  // scratch of the discrete adjoint, per batch size
 
   TimeWeights time_weights(double t) const { return hat_weights(config_.time_basis, config_.t_end, t); }
   Workspace& workspace(int batch);
+  AdjointWorkspace& adjoint_workspace(int batch);
   void refresh_kernel_transforms();
   void prepare_time(const TimeWeights& tw);
-  void velocity(Workspace& ws, const ConstFieldBatch& y);
-  void velocity_vjp(Workspace& ws, const ConstFieldBatch& y, const TimeWeights& tw, double c, const ParameterView& grad);
+  void velocity(Workspace& ws, const ConstFieldBatch& y, const SpectrumBatch& spectra);
+  void velocity_vjp(Workspace& ws, AdjointWorkspace& adj, const ConstFieldBatch& y, const SpectrumBatch& spectra,
+                    bool spectra_ready, const TimeWeights& tw, double c, const ParameterView& grad);
   void rk4_step(Workspace& ws, const ConstFieldBatch& y, const FieldBatch& y_out, const BatchScalars& ell, double t,
                 double h);
-  void adjoint_step(Workspace& ws, const ConstFieldBatch& y, double t, double h, const ParameterView& grad);
+  void adjoint_step(Workspace& ws, AdjointWorkspace& adj, const ConstFieldBatch& y, double t, double h,
+                    const ParameterView& grad);
   void finish_theta_gradient(const ParameterView& grad);
 
   Lattice lattice_;
@@ -121,18 +127,19 @@ class EquivariantFlow final : public Model {
   bool transforms_valid_ = false;
 
   std::vector<int> row_of_host_;
-  Kokkos::View<int*, MemSpace> row_of_;      // theta row of displacement r
-  Kokkos::View<int*, MemSpace> row_start_;   // displacements of row p: row_sites_[row_start_[p] .. row_start_[p+1])
+  Kokkos::View<int*, MemSpace> row_of_;     // theta row of displacement r
+  Kokkos::View<int*, MemSpace> row_start_;  // displacements of row p: row_sites_[row_start_[p] .. row_start_[p+1])
   Kokkos::View<int*, MemSpace> row_sites_;
 
-  FieldBatch kernel_fields_;        // (a, j) x r: W_{a,j}(r), later the theta-gradient correlations
-  SpectrumBatch kernel_spectra_;    // (a, j) x k: conj(W^_{a,j}(k)) / N
-  SpectrumBatch theta_spectra_;     // (a, j) x k: adjoint accumulator of the theta gradient in Fourier space
+  FieldBatch kernel_fields_;      // (a, j) x r: W_{a,j}(r), later the theta-gradient correlations
+  SpectrumBatch kernel_spectra_;  // (a, j) x k: conj(W^_{a,j}(k)) / N
+  SpectrumBatch theta_spectra_;   // (a, j) x k: adjoint accumulator of the theta gradient in Fourier space
   std::unique_ptr<RealFft2d> kernel_fft_;
-  SpectrumBatch stage_kernel_;      // j x k: sum_a K_a(t) conj(W^_{a,j}(k)) / N at the current stage time
+  SpectrumBatch stage_kernel_;                // j x k: sum_a K_a(t) conj(W^_{a,j}(k)) / N at the current stage time
   Kokkos::View<real_t*, MemSpace> stage_w0_;  // j: W_j(t, r = 0) at the current stage time
 
   std::unique_ptr<Workspace> ws_;
+  std::unique_ptr<AdjointWorkspace> adj_;
   Kokkos::View<real_t***, Kokkos::LayoutRight, MemSpace> trajectory_;  // phi after step n + 1, for the adjoint
 };
 

@@ -22,7 +22,9 @@ using SpectrumBatch = Kokkos::View<Complex**, Kokkos::LayoutRight, MemSpace>;
 enum class FftPlanning { estimate, measure };
 
 /// \brief Number of modes in the half spectrum of an L x L real field: L * (L/2 + 1).
-KOKKOS_INLINE_FUNCTION int half_spectrum_size(int L) { return L * (L / 2 + 1); }
+KOKKOS_INLINE_FUNCTION int half_spectrum_size(int L) {
+  return L * (L / 2 + 1);
+}
 
 /// Forward and inverse transforms of a fixed number of L x L fields at once. Plans are made once, at
 /// construction, and released by the destructor; executing them allocates nothing.
