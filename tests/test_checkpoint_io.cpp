@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <type_traits>
 
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/checkpoint.hpp"

@@ -4,9 +4,11 @@
 #include <mpi.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/ensemble.hpp"
@@ -78,8 +80,8 @@ io::EnsembleLayout make_layout(int L, int n_chains, bool store_fields = true) {
                  {"tiny", 4.9406564584124654e-324},
                  {"third", 1.0 / 3.0},
                  {"negative_zero", -0.0}};
-  layout.lattice = {{"L", std::int64_t{L}}, {"boundary", std::string("periodic")},
-                    {"site_layout", std::string("s = x1 * L + x2")}};
+  layout.lattice = {
+      {"L", std::int64_t{L}}, {"boundary", std::string("periodic")}, {"site_layout", std::string("s = x1 * L + x2")}};
   layout.action = {{"name", std::string("phi4")}, {"m2", -4.0}, {"lam", 8.0}};
   layout.algorithm = {{"name", std::string("hmc")}, {"n_md", std::int64_t{10}}, {"tau", 1.0}};
   layout.rng = {{"generator", std::string("philox4x32-10")}, {"seed", std::int64_t{1234}}};
@@ -105,7 +107,8 @@ io::RecordBlock make_block(const io::EnsembleLayout& layout, int n, std::int64_t
   for (std::size_t k = 0; k < layout.record_scalars.size(); ++k) {
     io::HostReals2 series(layout.record_scalars[k], c, n);
     for (int lc = 0; lc < c; ++lc)
-      for (int r = 0; r < n; ++r) series(lc, r) = value(1 + static_cast<int>(k), layout.first_chain + lc, first_step + r, 0);
+      for (int r = 0; r < n; ++r)
+        series(lc, r) = value(1 + static_cast<int>(k), layout.first_chain + lc, first_step + r, 0);
     block.scalars[layout.record_scalars[k]] = series;
   }
   for (int lc = 0; lc < c; ++lc) {
@@ -247,7 +250,8 @@ TEST(EnsembleIO, ResumeAfterKillInsideBlock) {
   if (world_rank() == 0) {  // the kill: the last commit undone, junk appended behind it
     const io::Handle file = io::open_file(path, true);
     io::write_attrs(io::open_group(file.get(), "configs").get(), commit);
-    for (const std::string name : {"configs/step", "configs/phi", "records/M", "records/abs_M", "records/dH", "records/Gc"}) {
+    for (const std::string name :
+         {"configs/step", "configs/phi", "records/M", "records/abs_M", "records/dH", "records/Gc"}) {
       const io::Handle dataset = io::open_dataset(file.get(), name);
       auto dims = io::extent(dataset.get());
       auto start = std::vector<hsize_t>(dims.size(), 0), count = dims;
@@ -308,8 +312,8 @@ TEST(EnsembleIO, ResumeRejectsOtherLayouts) {
   coupling.action = {{"m2", -3.5}};
   const std::string m2 = resume_error(coupling);
   EXPECT_NE(m2.find("'m2' is -4 in the file but -3.5"), std::string::npos) << m2;
-  const std::string missing = input_error_of(
-      [&] { io::EnsembleWriter::resume(MPI_COMM_WORLD, dir.file("absent.h5"), make_layout(4, 3)); });
+  const std::string missing =
+      input_error_of([&] { io::EnsembleWriter::resume(MPI_COMM_WORLD, dir.file("absent.h5"), make_layout(4, 3)); });
   EXPECT_NE(missing.find("absent.h5"), std::string::npos) << missing;
 
   auto same = make_layout(4, 3);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -21,7 +22,9 @@ constexpr std::int64_t kFormatVersion = 1;
 constexpr hsize_t kArrayChunk = 65536;  // 512 KiB chunks, each with its own checksum
 constexpr const char* kMetaGroups[] = {"model", "training", "rng"};
 
-bool valid_name(const std::string& name) { return !name.empty() && name != "." && name.find('/') == std::string::npos; }
+bool valid_name(const std::string& name) {
+  return !name.empty() && name != "." && name.find('/') == std::string::npos;
+}
 
 // The rename is only atomic with respect to a crash if the data it points to is already on disk.
 void sync_file(const std::string& path) {
@@ -73,7 +76,8 @@ void write_contents(const std::string& tmp, const Checkpoint& ckpt) {
 }  // namespace
 
 void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
-  for (const auto& entry : ckpt.arrays) PHI4FLOW_CHECK(valid_name(entry.first), "checkpoint array '" + entry.first + "'");
+  for (const auto& entry : ckpt.arrays)
+    PHI4FLOW_CHECK(valid_name(entry.first), "checkpoint array '" + entry.first + "'");
   for (const auto& entry : ckpt.counters)
     PHI4FLOW_CHECK(valid_name(entry.first), "checkpoint counter '" + entry.first + "'");
   PHI4FLOW_CHECK(!has_attr(ckpt.root, "format") && !has_attr(ckpt.root, "format_version"),

@@ -53,7 +53,9 @@ bool file_exists(const std::string& path) {
 }
 
 // Attribute lists travel as bytes: name length, name, kind, then 8 bytes or length and text.
-void put_bytes(std::string& out, const void* data, std::size_t n) { out.append(static_cast<const char*>(data), n); }
+void put_bytes(std::string& out, const void* data, std::size_t n) {
+  out.append(static_cast<const char*>(data), n);
+}
 
 template <class T>
 T get_value(const std::string& in, std::size_t& pos) {
@@ -118,15 +120,13 @@ std::string joined(const std::vector<std::string>& names) {
 std::string local_layout_error(const EnsembleLayout& layout) {
   if (layout.L < 2) return "L = " + std::to_string(layout.L) + " < 2";
   if (layout.n_chains < 1) return "n_chains = " + std::to_string(layout.n_chains) + " < 1";
-  if (layout.first_chain < 0 || layout.local_chains < 0 ||
-      layout.first_chain + layout.local_chains > layout.n_chains)
+  if (layout.first_chain < 0 || layout.local_chains < 0 || layout.first_chain + layout.local_chains > layout.n_chains)
     return "chains [" + std::to_string(layout.first_chain) + ", " +
            std::to_string(layout.first_chain + layout.local_chains) + ") outside [0, " +
            std::to_string(layout.n_chains) + ")";
   std::set<std::string> seen;
   for (const auto& name : layout.record_scalars)
-    if (name.empty() || name == "Gc" || name.find('/') != std::string::npos || name == "." ||
-        !seen.insert(name).second)
+    if (name.empty() || name == "Gc" || name.find('/') != std::string::npos || name == "." || !seen.insert(name).second)
       return "record series name '" + name + "' is empty, reserved (Gc), contains '/', or repeated";
   for (const AttrList* attrs : {&layout.root, &layout.lattice, &layout.action, &layout.algorithm, &layout.rng}) {
     std::set<std::string> names;
@@ -142,14 +142,14 @@ std::string local_layout_error(const EnsembleLayout& layout) {
 // A layout is the caller's contract, not user input, so a bad one is a RuntimeError (on every rank).
 void check_layout(MPI_Comm comm, const EnsembleLayout& layout) {
   const std::string error = local_layout_error(layout);
-  throw_if_any<RuntimeError>(comm, error.empty() ? "" : "ensemble layout on rank " + std::to_string(rank_of(comm)) +
-                                                            ": " + error,
-                             "ensemble layout invalid on another rank");
+  throw_if_any<RuntimeError>(
+      comm, error.empty() ? "" : "ensemble layout on rank " + std::to_string(rank_of(comm)) + ": " + error,
+      "ensemble layout invalid on another rank");
   int size = 1;
   MPI_Comm_size(comm, &size);
   const auto names_hash = static_cast<long long>(std::hash<std::string>()(joined(layout.record_scalars)));
-  const long long mine[6] = {layout.L, layout.n_chains, layout.store_fields, layout.first_chain, layout.local_chains,
-                             names_hash};
+  const long long mine[6] = {layout.L,           layout.n_chains,     layout.store_fields,
+                             layout.first_chain, layout.local_chains, names_hash};
   std::vector<long long> all(6 * static_cast<std::size_t>(size));
   MPI_Allgather(mine, 6, MPI_LONG_LONG, all.data(), 6, MPI_LONG_LONG, comm);
   std::vector<std::pair<long long, long long>> ranges;
@@ -224,7 +224,8 @@ Stored read_stored(hid_t file, const std::string& path) {
     const auto dims = extent(dataset.get());
     const auto expected = with_records(s, static_cast<hsize_t>(stored.n_chains), dims.size() > 1 ? dims[1] : 0);
     if (dims != expected)
-      throw InputError("ensemble '" + path + "': /" + s.path + " does not have the shape [chain, cfg, ...] of /records/Gc");
+      throw InputError("ensemble '" + path + "': /" + s.path +
+                       " does not have the shape [chain, cfg, ...] of /records/Gc");
     if (stored.n_complete < 0 || dims[1] < static_cast<hsize_t>(stored.n_complete))
       throw InputError("ensemble '" + path + "' is damaged: n_complete = " + std::to_string(stored.n_complete) +
                        " but /" + s.path + " holds " + std::to_string(dims[1]) + " records");
@@ -296,7 +297,8 @@ std::string block_error(const RecordBlock& block, const EnsembleLayout& layout) 
   for (const auto& name : layout.record_scalars) {
     const auto found = block.scalars.find(name);
     if (found == block.scalars.end()) return "scalars lack '" + name + "'";
-    if (!has_extents(found->second, {c, n})) return "scalars['" + name + "'] is not a contiguous [local_chains][n] View";
+    if (!has_extents(found->second, {c, n}))
+      return "scalars['" + name + "'] is not a contiguous [local_chains][n] View";
   }
   return {};
 }
@@ -366,9 +368,11 @@ EnsembleWriter EnsembleWriter::create(MPI_Comm comm, const std::string& path, co
     DatasetSpec spec;
     spec.dims = with_records(s, chains, 0);
     spec.max_dims = with_records(s, chains, H5S_UNLIMITED);
-    // One configuration per chunk, so a reader can pick single configurations and each has its checksum.
-    const hsize_t per_chunk = s.path == "configs/phi" ? 1 : s.path == "records/Gc" ? std::max<hsize_t>(1, kCorrelatorChunk / l)
-                                                                                 : kSeriesChunk;
+    // One chain per chunk, so no two ranks ever write the same chunk. Fields: one configuration per chunk,
+    // so a reader can fetch single configurations and each carries its own checksum.
+    const hsize_t per_chunk = s.path == "configs/phi"  ? 1
+                              : s.path == "records/Gc" ? std::max<hsize_t>(1, kCorrelatorChunk / l)
+                                                       : kSeriesChunk;
     spec.chunk = with_records(s, 1, per_chunk);
     spec.fletcher32 = s.path == "configs/phi";
     if (s.path == "configs/step")
@@ -424,10 +428,18 @@ EnsembleWriter EnsembleWriter::resume(MPI_Comm comm, const std::string& path, co
   return EnsembleWriter(std::move(impl));
 }
 
-std::int64_t EnsembleWriter::records_complete() const { return impl_->n_complete; }
-std::int64_t EnsembleWriter::next_step() const { return impl_->next_step; }
-bool EnsembleWriter::has_state() const { return impl_->state_slot >= 0; }
-HostReals2 EnsembleWriter::state_phi() const { return impl_->state; }
+std::int64_t EnsembleWriter::records_complete() const {
+  return impl_->n_complete;
+}
+std::int64_t EnsembleWriter::next_step() const {
+  return impl_->next_step;
+}
+bool EnsembleWriter::has_state() const {
+  return impl_->state_slot >= 0;
+}
+HostReals2 EnsembleWriter::state_phi() const {
+  return impl_->state;
+}
 
 void EnsembleWriter::append(const RecordBlock& block) {
   Impl& w = *impl_;

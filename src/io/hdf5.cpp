@@ -62,9 +62,8 @@ Handle file_access(MPI_Comm comm) {
 
 // Objects keep attributes in creation order so that a read gives back the order the writer chose.
 void track_attr_order(hid_t plist) {
-  checked(H5I_INVALID_HID, "set attribute creation order tracking", [&] {
-    return H5Pset_attr_creation_order(plist, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-  });
+  checked(H5I_INVALID_HID, "set attribute creation order tracking",
+          [&] { return H5Pset_attr_creation_order(plist, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED); });
 }
 
 template <class T>
@@ -108,20 +107,19 @@ std::pair<Handle, Handle> slab_spaces(hid_t dataset, const std::vector<hsize_t>&
   checked(dataset, "select hyperslab", [&] {
     return H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
   });
-  Handle mem_space(checked(dataset, "create memory dataspace",
-                           [&] { return H5Screate_simple(rank, count.data(), nullptr); }));
+  Handle mem_space(
+      checked(dataset, "create memory dataspace", [&] { return H5Screate_simple(rank, count.data(), nullptr); }));
   return {std::move(file_space), std::move(mem_space)};
 }
 
 template <class T>
-void write_slab_impl(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
-                     const T* data, hid_t transfer) {
+void write_slab_impl(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, const T* data,
+                     hid_t transfer) {
   const auto [file_space, mem_space] = slab_spaces(dataset, start, count);
   const T dummy{};
   const T* buffer = data ? data : &dummy;
-  checked(dataset, "write data", [&] {
-    return H5Dwrite(dataset, memory_type<T>(), mem_space.get(), file_space.get(), transfer, buffer);
-  });
+  checked(dataset, "write data",
+          [&] { return H5Dwrite(dataset, memory_type<T>(), mem_space.get(), file_space.get(), transfer, buffer); });
 }
 
 template <class T>
@@ -130,15 +128,13 @@ void read_slab_impl(hid_t dataset, const std::vector<hsize_t>& start, const std:
   const auto [file_space, mem_space] = slab_spaces(dataset, start, count);
   T dummy{};
   T* buffer = data ? data : &dummy;
-  checked(dataset, "read data", [&] {
-    return H5Dread(dataset, memory_type<T>(), mem_space.get(), file_space.get(), transfer, buffer);
-  });
+  checked(dataset, "read data",
+          [&] { return H5Dread(dataset, memory_type<T>(), mem_space.get(), file_space.get(), transfer, buffer); });
 }
 
 Handle string_type() {
   Handle type(checked(H5I_INVALID_HID, "copy string type", [] { return H5Tcopy(H5T_C_S1); }));
-  checked(H5I_INVALID_HID, "make string type variable-length",
-          [&] { return H5Tset_size(type.get(), H5T_VARIABLE); });
+  checked(H5I_INVALID_HID, "make string type variable-length", [&] { return H5Tset_size(type.get(), H5T_VARIABLE); });
   checked(H5I_INVALID_HID, "set string encoding", [&] { return H5Tset_cset(type.get(), H5T_CSET_UTF8); });
   return type;
 }
@@ -169,13 +165,15 @@ void write_attr_value(hid_t attr, const std::string& name, const AttrValue& valu
 }
 
 bool tracks_attr_order(hid_t obj) {
+  if (H5Iget_type(obj) == H5I_FILE) {
+    // The file creation list does not report the root group's tracking; the root group's own list does.
+    const Handle root = open_group(obj, "/");
+    return tracks_attr_order(root.get());
+  }
   hid_t plist = H5I_INVALID_HID;
   {
     const detail::ErrorPrintingOff quiet;
     switch (H5Iget_type(obj)) {
-      case H5I_FILE:
-        plist = H5Fget_create_plist(obj);
-        break;
       case H5I_GROUP:
         plist = H5Gget_create_plist(obj);
         break;
@@ -230,7 +228,9 @@ ErrorPrintingOff::ErrorPrintingOff() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
 
-ErrorPrintingOff::~ErrorPrintingOff() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+ErrorPrintingOff::~ErrorPrintingOff() {
+  H5Eset_auto2(H5E_DEFAULT, func_, data_);
+}
 
 void throw_hdf5_error(hid_t loc, std::string_view operation) {
   // Take the stack first: every later API call (describe) clears it.
@@ -266,8 +266,8 @@ bool is_hdf5_file(const std::string& path) {
 }
 
 Handle create_file(const std::string& path, bool truncate, MPI_Comm comm) {
-  Handle fcpl(checked(H5I_INVALID_HID, "create file creation property list",
-                      [] { return H5Pcreate(H5P_FILE_CREATE); }));
+  Handle fcpl(
+      checked(H5I_INVALID_HID, "create file creation property list", [] { return H5Pcreate(H5P_FILE_CREATE); }));
   track_attr_order(fcpl.get());
   const Handle fapl = file_access(comm);
   const unsigned flags = truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL;
@@ -278,8 +278,8 @@ Handle create_file(const std::string& path, bool truncate, MPI_Comm comm) {
 Handle open_file(const std::string& path, bool writable, MPI_Comm comm) {
   const Handle fapl = file_access(comm);
   const unsigned flags = writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY;
-  return Handle(checked(H5I_INVALID_HID, "open file '" + path + "'",
-                        [&] { return H5Fopen(path.c_str(), flags, fapl.get()); }));
+  return Handle(
+      checked(H5I_INVALID_HID, "open file '" + path + "'", [&] { return H5Fopen(path.c_str(), flags, fapl.get()); }));
 }
 
 void flush(hid_t file) {
@@ -342,8 +342,7 @@ template Handle create_dataset<double>(hid_t, const std::string&, const DatasetS
 template Handle create_dataset<std::int64_t>(hid_t, const std::string&, const DatasetSpec&);
 
 Handle open_dataset(hid_t loc, const std::string& name) {
-  return Handle(
-      checked(loc, "open dataset '" + name + "'", [&] { return H5Dopen2(loc, name.c_str(), H5P_DEFAULT); }));
+  return Handle(checked(loc, "open dataset '" + name + "'", [&] { return H5Dopen2(loc, name.c_str(), H5P_DEFAULT); }));
 }
 
 std::vector<hsize_t> extent(hid_t dataset) {
@@ -365,8 +364,8 @@ Handle collective_transfer() {
   return dxpl;
 }
 
-void write_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
-                const double* data, hid_t transfer) {
+void write_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, const double* data,
+                hid_t transfer) {
   write_slab_impl(dataset, start, count, data, transfer);
 }
 
@@ -380,8 +379,8 @@ void read_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vect
   read_slab_impl(dataset, start, count, data, transfer);
 }
 
-void read_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
-               std::int64_t* data, hid_t transfer) {
+void read_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, std::int64_t* data,
+               hid_t transfer) {
   read_slab_impl(dataset, start, count, data, transfer);
 }
 
@@ -401,7 +400,7 @@ void write_attr(hid_t obj, const std::string& name, const AttrValue& value) {
     checked(obj, what, [&] { return H5Adelete(obj, name.c_str()); });
   }
   const Handle space(checked(obj, what, [] { return H5Screate(H5S_SCALAR); }));
-  Handle string;
+  Handle text_type;  // owns the string type; the numeric types are predefined
   hid_t type = H5I_INVALID_HID;
   switch (value.index()) {
     case 0:
@@ -411,11 +410,11 @@ void write_attr(hid_t obj, const std::string& name, const AttrValue& value) {
       type = H5T_IEEE_F64LE;
       break;
     default:
-      string = string_type();
-      type = string.get();
+      text_type = string_type();
+      type = text_type.get();
   }
-  const Handle attr(checked(
-      obj, what, [&] { return H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT); }));
+  const Handle attr(
+      checked(obj, what, [&] { return H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT); }));
   write_attr_value(attr.get(), name, value);
 }
 
@@ -479,8 +478,7 @@ AttrList read_checked_format(hid_t file, const std::string& path, const std::str
   AttrList root = read_attrs(file);
   const auto* found = has_attr(root, "format") ? std::get_if<std::string>(&find_attr(root, "format", "")) : nullptr;
   if (!found) throw InputError("'" + path + "' is an HDF5 file but not a " + format + " file (no format attribute)");
-  if (*found != format)
-    throw InputError("'" + path + "' is a '" + *found + "' file, not a " + format + " file");
+  if (*found != format) throw InputError("'" + path + "' is a '" + *found + "' file, not a " + format + " file");
   const std::int64_t stored = attr_int(root, "format_version", "/ of '" + path + "'");
   if (stored != version)
     throw InputError("'" + path + "' has " + format + " format_version " + std::to_string(stored) +

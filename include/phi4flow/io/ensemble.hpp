@@ -37,12 +37,12 @@ struct EnsembleLayout {
 /// One block of records for this rank's chains: n records per chain, plus the chains' state after it.
 struct RecordBlock {
   int n = 0;
-  HostSteps step;                            ///< [local_chain][n] Monte Carlo step of each record
-  HostReals3 phi;                            ///< [local_chain][n][L*L] (unused if !store_fields)
+  HostSteps step;                             ///< [local_chain][n] Monte Carlo step of each record
+  HostReals3 phi;                             ///< [local_chain][n][L*L] (unused if !store_fields)
   std::map<std::string, HostReals2> scalars;  ///< one [local_chain][n] series per record_scalars name
-  HostReals3 gc;                             ///< [local_chain][n][L] zero-momentum slice correlator
-  HostReals2 state_phi;                      ///< [local_chain][L*L] field of each chain after the block
-  std::int64_t next_step = 0;                ///< the Monte Carlo step a resumed run starts with
+  HostReals3 gc;                              ///< [local_chain][n][L] zero-momentum slice correlator
+  HostReals2 state_phi;                       ///< [local_chain][L*L] field of each chain after the block
+  std::int64_t next_step = 0;                 ///< the Monte Carlo step a resumed run starts with
 };
 
 /// Writes one ensemble file from all ranks of a communicator. Every member function except the accessors
@@ -50,8 +50,7 @@ struct RecordBlock {
 class EnsembleWriter {
  public:
   /// \brief Collective. Create `path`; InputError naming it if it exists and !overwrite.
-  static EnsembleWriter create(MPI_Comm comm, const std::string& path, const EnsembleLayout& layout,
-                               bool overwrite);
+  static EnsembleWriter create(MPI_Comm comm, const std::string& path, const EnsembleLayout& layout, bool overwrite);
 
   /// \brief Collective. Open `path` to append to it: InputError naming the file and the quantity if L,
   /// n_chains, store_fields, the record names, or any lattice/action attribute given in `layout` differ
@@ -90,8 +89,8 @@ class EnsembleWriter {
 struct Ensemble {
   int L = 0;
   int n_chains = 0;
-  std::int64_t n_records = 0;  ///< complete records per chain
-  bool has_fields = false;     ///< whether the file stores configurations
+  std::int64_t n_records = 0;                      ///< complete records per chain
+  bool has_fields = false;                         ///< whether the file stores configurations
   AttrList root, lattice, action, algorithm, rng;  ///< as written; root without format, format_version
   HostSteps step;                                  ///< [chain][record]
   HostReals3 phi;                                  ///< [chain][record][L*L]; empty unless read

@@ -28,7 +28,9 @@ class Handle {
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
 
+  /// \brief The identifier, for calls into the HDF5 C API; ownership stays here.
   hid_t get() const { return id_; }
+  /// \brief False once closed or moved from.
   bool valid() const { return id_ >= 0; }
   /// \brief Close now and check the result: closing a file is where buffered data reaches the disk.
   void close();
@@ -123,8 +125,8 @@ Handle collective_transfer();
 
 /// \brief Write the contiguous row-major block `data` into the hyperslab [start, start + count) of `dataset`.
 /// A count with a zero entry writes nothing but still takes part in a collective transfer.
-void write_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
-                const double* data, hid_t transfer = H5P_DEFAULT);
+void write_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, const double* data,
+                hid_t transfer = H5P_DEFAULT);
 /// \brief As above, for 64-bit integers.
 void write_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
                 const std::int64_t* data, hid_t transfer = H5P_DEFAULT);
@@ -133,8 +135,8 @@ void write_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vec
 void read_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, double* data,
                hid_t transfer = H5P_DEFAULT);
 /// \brief As above, for 64-bit integers.
-void read_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
-               std::int64_t* data, hid_t transfer = H5P_DEFAULT);
+void read_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, std::int64_t* data,
+               hid_t transfer = H5P_DEFAULT);
 
 /// \brief Write a scalar attribute of `obj` (a file means its root group), replacing one of the same name.
 /// Strings are stored as variable-length UTF-8, which h5py reads as str.
