@@ -27,7 +27,7 @@ for run in "${runs[@]}"; do
   echo "== $name: $input with lam = $lam"
   /usr/bin/time -f "%e s wall" mpiexec -n "$ranks" --oversubscribe "$build/src/phi4flow" hmc --config "$input" --force \
     --action.lam="$lam" --hmc.trajectories=$((traj * scale)) --hmc.measure_every="$every" \
-    --hmc.store_fields=false --run.output="$out/$name.h5" --run.progress_interval=30 2>&1 | tail -2
+    --hmc.store_fields=false --hmc.output="$out/$name.h5" --run.progress_interval=30 2>&1 | tail -2
   "$build/src/phi4flow" analyze "$out/$name.h5" > "$out/$name.table"
   cat "$out/$name.table"
 done

@@ -26,8 +26,10 @@ const std::vector<std::string>& hmc_record_names() {
   return names;
 }
 
-io::EnsembleLayout hmc_layout(const io::Input& input, const Environment& env, const io::LatticeConfig& lattice,
-                              const io::ActionConfig& action, const io::RunConfig& run, const io::HmcConfig& hmc) {
+io::EnsembleLayout hmc_layout(const io::Input& input, const Environment& env, const io::Settings& settings) {
+  const io::LatticeConfig& lattice = settings.lattice;
+  const io::ActionConfig& action = settings.action;
+  const io::HmcConfig& hmc = settings.hmc;
   io::EnsembleLayout layout;
   layout.L = lattice.L;
   layout.n_chains = env.size() * hmc.chains_per_rank;
@@ -52,7 +54,7 @@ io::EnsembleLayout hmc_layout(const io::Input& input, const Environment& env, co
                       {"measure_every", std::int64_t{hmc.measure_every}},
                       {"chains_per_rank", std::int64_t{hmc.chains_per_rank}}};
   layout.rng = {{"generator", std::string("Philox4x32-10 (Random123)")},
-                {"seed", run.seed},
+                {"seed", settings.run.seed},
                 {"key", std::string("(seed, purpose); counter (global chain, trajectory, element)")}};
   return layout;
 }
@@ -89,19 +91,18 @@ io::RecordBlock leading_records(const io::RecordBlock& block, int L, bool store_
 }  // namespace
 
 int hmc_command(const Environment& env, int argc, char** argv) {
-  io::LatticeConfig lattice_cfg;
-  io::ActionConfig action_cfg;
-  io::RunConfig run;
-  io::HmcConfig hmc_cfg;
-  io::po::options_description keys;
-  keys.add(io::common_keys(lattice_cfg, action_cfg, run)).add(io::hmc_keys(hmc_cfg));
+  io::Settings settings;
   io::Input input;
-  if (!io::parse_input("hmc", argc, argv, keys, input, env.rank() == 0)) return 0;
+  if (!io::parse_input("hmc", argc, argv, settings, input, env.rank() == 0)) return 0;
+  const io::RunConfig& run = settings.run;
+  const io::HmcConfig& hmc_cfg = settings.hmc;
+  const io::ActionConfig& action_cfg = settings.action;
   io::validate(run);
   io::validate(hmc_cfg);
-  const Lattice lattice(lattice_cfg.L);
+  const Lattice lattice(settings.lattice.L);
   const Phi4Action action(lattice, Couplings{action_cfg.m2, action_cfg.lam});
-  check_on_root(env.comm(), [&] { io::check_output_path("run.output", run.output, input.force, input.resume); });
+  check_on_root(env.comm(),
+                [&] { io::check_output_path("hmc.output", hmc_cfg.output, input.force, input.resume); });
 
   const int chains = hmc_cfg.chains_per_rank;
   const int first_chain = env.rank() * chains;
@@ -109,10 +110,10 @@ int hmc_command(const Environment& env, int argc, char** argv) {
   Hmc hmc(action, HmcParams{hmc_cfg.trajectory_length, hmc_cfg.leapfrog_steps},
           static_cast<std::uint32_t>(run.seed), first_chain, chains);
   FieldBatch phi("phi4flow::hmc::phi", chains, lattice.volume());
-  const auto layout = hmc_layout(input, env, lattice_cfg, action_cfg, run, hmc_cfg);
+  const auto layout = hmc_layout(input, env, settings);
 
-  io::EnsembleWriter writer = input.resume ? io::EnsembleWriter::resume(env.comm(), run.output, layout)
-                                           : io::EnsembleWriter::create(env.comm(), run.output, layout, input.force);
+  io::EnsembleWriter writer = input.resume ? io::EnsembleWriter::resume(env.comm(), hmc_cfg.output, layout)
+                                           : io::EnsembleWriter::create(env.comm(), hmc_cfg.output, layout, input.force);
   std::int64_t step = writer.next_step();
   if (writer.has_state()) {
     Kokkos::deep_copy(phi, writer.state_phi());
@@ -194,12 +195,12 @@ int hmc_command(const Environment& env, int argc, char** argv) {
   if (root && stop_signal) {
     std::printf("phi4flow hmc: stopped by signal %d after trajectory %lld; %lld records per chain saved in %s; "
                 "continue with --resume\n",
-                stop_signal, static_cast<long long>(step), static_cast<long long>(records), run.output.c_str());
+                stop_signal, static_cast<long long>(step), static_cast<long long>(records), hmc_cfg.output.c_str());
   } else if (root) {
     std::printf("phi4flow hmc: done in %.1f s; acceptance %.4f over %ld trajectories this run; %lld records per "
                 "chain in %s\n",
                 progress.elapsed(), sums[1] ? static_cast<double>(sums[0]) / sums[1] : 0.0, sums[1],
-                static_cast<long long>(records), run.output.c_str());
+                static_cast<long long>(records), hmc_cfg.output.c_str());
   }
   return stop_signal ? exit_interrupted : 0;
 }

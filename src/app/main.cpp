@@ -19,6 +19,7 @@ void usage() {
       "Usage: phi4flow <command> [options]   (phi4flow <command> --help for its keys)\n\n"
       "Commands:\n"
       "  hmc      generate an HMC ensemble       phi4flow hmc --config input/quickstart.ini\n"
+      "  train    train a flow by reverse KL     phi4flow train --config input/L6.ini\n"
       "  analyze  analyse an ensemble file       phi4flow analyze runs/quickstart/hmc.h5\n",
       phi4flow::version_string, phi4flow::git_hash);
 }
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   phi4flow::Environment env(argc, argv);
   using Command = int (*)(const phi4flow::Environment&, int, char**);
   const std::map<std::string, Command> commands = {{"hmc", phi4flow::app::hmc_command},
+                                                   {"train", phi4flow::app::train_command},
                                                    {"analyze", phi4flow::app::analyze_command}};
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     if (env.rank() == 0) usage();

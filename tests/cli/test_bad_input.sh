@@ -25,22 +25,22 @@ expect_error() {
 }
 
 out=$tmp/out.h5
-expect_error "unknown key in file" "hmc.not_a_key" hmc --config <(cat "$input"; printf '[hmc]\nnot_a_key = 3\n') --run.output="$out"
-expect_error "unknown key on command line" "action.mass" hmc --config "$input" --action.mass=1 --run.output="$out"
-expect_error "L < 2" "lattice.L" hmc --config "$input" --lattice.L=1 --run.output="$out"
-expect_error "non-numeric value" "action.lam" hmc --config "$input" --action.lam=abc --run.output="$out"
-expect_error "lam < 0" "action.lam" hmc --config "$input" --action.lam=-1 --run.output="$out"
-expect_error "free field with m2 <= 0" "action.m2" hmc --config "$input" --action.lam=0 --run.output="$out"
-expect_error "negative seed" "run.seed" hmc --config "$input" --run.seed=-5 --run.output="$out"
-expect_error "bad HMC parameter" "hmc.leapfrog_steps" hmc --config "$input" --hmc.leapfrog_steps=0 --run.output="$out"
+expect_error "unknown key in file" "hmc.not_a_key" hmc --config <(cat "$input"; printf '[hmc]\nnot_a_key = 3\n') --hmc.output="$out"
+expect_error "unknown key on command line" "action.mass" hmc --config "$input" --action.mass=1 --hmc.output="$out"
+expect_error "L < 2" "lattice.L" hmc --config "$input" --lattice.L=1 --hmc.output="$out"
+expect_error "non-numeric value" "action.lam" hmc --config "$input" --action.lam=abc --hmc.output="$out"
+expect_error "lam < 0" "action.lam" hmc --config "$input" --action.lam=-1 --hmc.output="$out"
+expect_error "free field with m2 <= 0" "action.m2" hmc --config "$input" --action.lam=0 --hmc.output="$out"
+expect_error "negative seed" "run.seed" hmc --config "$input" --run.seed=-5 --hmc.output="$out"
+expect_error "bad HMC parameter" "hmc.leapfrog_steps" hmc --config "$input" --hmc.leapfrog_steps=0 --hmc.output="$out"
 expect_error "missing input file" "$tmp/missing.ini" hmc --config "$tmp/missing.ini"
 expect_error "no input file" "--config" hmc
-expect_error "missing required key" "lattice.L" hmc --config <(grep -v '^L *=' "$input") --run.output="$out"
+expect_error "missing required key" "lattice.L" hmc --config <(grep -v '^L *=' "$input") --hmc.output="$out"
 touch "$tmp/a_file"
-expect_error "output directory not writable" "run.output" hmc --config "$input" --run.output="$tmp/a_file/out.h5"
+expect_error "output directory not writable" "hmc.output" hmc --config "$input" --hmc.output="$tmp/a_file/out.h5"
 touch "$tmp/exists.h5"
-expect_error "existing output without --force" "--resume" hmc --config "$input" --run.output="$tmp/exists.h5"
-expect_error "--resume without output" "does not exist" hmc --config "$input" --run.output="$tmp/none.h5" --resume
+expect_error "existing output without --force" "--resume" hmc --config "$input" --hmc.output="$tmp/exists.h5"
+expect_error "--resume without output" "does not exist" hmc --config "$input" --hmc.output="$tmp/none.h5" --resume
 expect_error "analyze: missing ensemble" "$tmp/none.h5" analyze "$tmp/none.h5"
 echo "not hdf5" > "$tmp/text.h5"
 expect_error "analyze: not an HDF5 file" "$tmp/text.h5" analyze "$tmp/text.h5"

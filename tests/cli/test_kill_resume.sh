@@ -14,12 +14,12 @@ common=(--config "$input" --lattice.L=12 --action.lam=5.276 --hmc.thermalisation
         --hmc.measure_every=5 --hmc.flush_every=40 --run.progress_interval=0.05)
 records=1200
 
-"$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --run.output="$tmp/reference.h5" > "$tmp/reference.log"
+"$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --hmc.output="$tmp/reference.h5" > "$tmp/reference.log"
 
 # Start the same run and send `signal` once it is well past its first flushed blocks.
 start_and_signal() {
   local signal=$1 name=$2
-  "$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --run.output="$tmp/$name.h5" > "$tmp/$name.log" &
+  "$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --hmc.output="$tmp/$name.h5" > "$tmp/$name.log" &
   local pid=$! done_traj=""
   for _ in $(seq 1 600); do
     done_traj=$(sed -n 's/^hmc: trajectory \([0-9]*\)\/.*/\1/p' "$tmp/$name.log" | tail -1)
@@ -38,7 +38,7 @@ start_and_signal() {
 
 # SIGKILL: whatever was flushed survives; resume recomputes the lost block exactly.
 start_and_signal KILL killed
-"$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --run.output="$tmp/killed.h5" --resume > "$tmp/resumed.log"
+"$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --hmc.output="$tmp/killed.h5" --resume > "$tmp/resumed.log"
 grep -q "resuming at trajectory" "$tmp/resumed.log" || { echo "FAIL: resume started from scratch" >&2; exit 1; }
 /usr/bin/python3 "$here/compare_ensembles.py" "$tmp/reference.h5" "$tmp/killed.h5" "$records"
 
@@ -46,10 +46,10 @@ grep -q "resuming at trajectory" "$tmp/resumed.log" || { echo "FAIL: resume star
 start_and_signal TERM terminated
 [ "$status" -eq 3 ] || { echo "FAIL: SIGTERM gave exit status $status, expected 3" >&2; exit 1; }
 grep -q "continue with --resume" "$tmp/terminated.log" || { echo "FAIL: no resume hint after SIGTERM" >&2; exit 1; }
-"$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --run.output="$tmp/terminated.h5" --resume > /dev/null
+"$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --hmc.output="$tmp/terminated.h5" --resume > /dev/null
 /usr/bin/python3 "$here/compare_ensembles.py" "$tmp/reference.h5" "$tmp/terminated.h5" "$records"
 
 "$mpiexec" -n 2 --oversubscribe "$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=2 \
-  --run.output="$tmp/two_ranks.h5" > "$tmp/two_ranks.log"
+  --hmc.output="$tmp/two_ranks.h5" > "$tmp/two_ranks.log"
 /usr/bin/python3 "$here/compare_ensembles.py" "$tmp/reference.h5" "$tmp/two_ranks.h5" "$records"
 echo "PASS"

@@ -1,11 +1,11 @@
-// Run configuration: INI input files plus command-line overrides of the same keys (Boost.Program_options),
-// checked where they enter. Keys are "section.key"; in the INI file they sit under [section].
+// Run configuration: one INI input file per lattice serves every command (hmc, train, ...), plus
+// command-line overrides of the same keys (Boost.Program_options). Keys are "section.key"; in the INI file
+// they sit under [section]. Every command accepts every key, and checks those it uses before any work.
 #pragma once
 
 #include <boost/program_options.hpp>
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace phi4flow::io {
 
@@ -21,12 +21,12 @@ struct ActionConfig {
 };
 
 struct RunConfig {
-  std::int64_t seed = -1;  ///< checked to fit the generator's 32-bit key
-  std::string output;
+  std::int64_t seed = -1;           ///< checked to fit the generator's 32-bit key
   double progress_interval = 10.0;  ///< seconds between progress lines on rank 0
 };
 
 struct HmcConfig {
+  std::string output;
   double trajectory_length = 1.0;
   int leapfrog_steps = 10;
   int thermalisation = 1000;
@@ -37,35 +37,70 @@ struct HmcConfig {
   bool store_fields = true;
 };
 
+struct FlowConfig {
+  std::string model = "equivariant_cnf";
+  int time_basis = 10;
+  int frequencies = 9;
+  int ode_steps = 50;
+  bool translation_only = false;
+  bool sign_breaking = false;
+};
+
+struct TrainConfig {
+  std::string checkpoint;
+  int steps = 2000;
+  int batch_size = 100;
+  double lr = 5e-3;
+  std::string lr_schedule = "exponential";
+  int lr_step_at = 250;          ///< "step" schedule: lr * lr_step_factor from this step on
+  double lr_step_factor = 0.1;
+  int lr_decade_steps = 4000;    ///< "exponential" schedule: steps over which lr falls tenfold
+  double beta1 = 0.8;
+  double beta2 = 0.9;
+  double adam_epsilon = 1e-8;
+  int ess_every = 100;
+  int ess_samples = 1000;
+  int checkpoint_every = 200;
+};
+
+/// Every section of the input file.
+struct Settings {
+  LatticeConfig lattice;
+  ActionConfig action;
+  RunConfig run;
+  HmcConfig hmc;
+  FlowConfig flow;
+  TrainConfig train;
+};
+
 /// Everything a command read from its input, for validation and for the output's provenance.
 struct Input {
   std::string config_path;
   std::string config_text;   ///< the INI file as read
   std::string command_line;  ///< argv joined
   bool force = false;        ///< overwrite an existing output
-  bool resume = false;       ///< append to an existing output
+  bool resume = false;       ///< append to / continue from an existing output
   po::variables_map values;
 };
 
-/// \brief Keys of the [lattice], [action] and [run] sections, bound to the given structs.
-po::options_description common_keys(LatticeConfig& lattice, ActionConfig& action, RunConfig& run);
-/// \brief Keys of the [hmc] section.
-po::options_description hmc_keys(HmcConfig& hmc);
+/// \brief Every key of every section, bound to the fields of `settings`.
+po::options_description all_keys(Settings& settings);
 
-/// \brief Parse `phi4flow <command> --config FILE [--section.key=value ...] [--force] [--resume]`.
-/// Command-line values override the file. Returns false if --help was given (help is then printed on
-/// `print_help`). Throws InputError naming the key or file for unknown keys, malformed values, missing
-/// required keys and unreadable files.
-bool parse_input(const std::string& command, int argc, char** argv, const po::options_description& keys,
-                 Input& input, bool print_help);
+/// \brief Parse `phi4flow <command> --config FILE [--section.key=value ...] [--force] [--resume]` plus the
+/// command's own `extra` flags. Command-line values override the file. Returns false if --help was given (help
+/// is then printed if `print_help`). Throws InputError naming the key or file for unknown keys, malformed
+/// values, missing required keys and unreadable files.
+bool parse_input(const std::string& command, int argc, char** argv, Settings& settings, Input& input,
+                 bool print_help, const po::options_description& extra = po::options_description());
 
 /// \brief Checks of an output path before any work: parent directory exists (created if needed) and is
 /// writable; an existing file needs --force or --resume; --resume needs an existing file. Throws InputError.
 void check_output_path(const std::string& key, const std::string& path, bool force, bool resume);
 
-/// \brief Range checks of the [run] and [hmc] keys; throws InputError naming the key and the fix. The lattice
-/// and action keys are checked by the Lattice and Phi4Action constructors, which the commands build first.
+/// \brief Range checks of one section; throws InputError naming the key and the fix. Lattice and action keys
+/// are checked by the Lattice and Phi4Action constructors, flow keys by the model's constructor.
 void validate(const RunConfig& run);
 void validate(const HmcConfig& hmc);
+void validate(const TrainConfig& train, int n_ranks);
 
 }  // namespace phi4flow::io

@@ -19,6 +19,7 @@ enum class Purpose : std::uint32_t {
   flow_latent = 4,   ///< latent z ~ N(0,1) of a flow sample
   mh_accept = 5,     ///< Metropolis-Hastings test of a flow chain
   flow_init = 6,     ///< initial model parameters
+  flow_eval = 7,     ///< latent z of the fresh samples that estimate the ESS during training
   test = 99,         ///< reserved for tests
 };
 

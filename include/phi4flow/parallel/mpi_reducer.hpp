@@ -1,0 +1,23 @@
+// Reducer over an MPI communicator: MPI_Allreduce of the flat gradient buffer (through a host copy when the
+// buffer lives in device memory, so that a non-CUDA-aware MPI works too).
+#pragma once
+
+#include <mpi.h>
+
+#include "phi4flow/train/reducer.hpp"
+
+namespace phi4flow {
+
+class MpiReducer final : public Reducer {
+ public:
+  explicit MpiReducer(MPI_Comm comm) : comm_(comm) {}
+  void sum(const Kokkos::View<real_t*, MemSpace>& buffer) override;
+  double sum(double value) override;
+  double max(double value) override;
+
+ private:
+  MPI_Comm comm_;
+  Kokkos::View<real_t*, MemSpace>::HostMirror host_;
+};
+
+}  // namespace phi4flow

@@ -1,0 +1,62 @@
+// Model construction from the input file and checkpoint (de)serialisation helpers.
+#include "flow_setup.hpp"
+
+#include "phi4flow/error.hpp"
+#include "phi4flow/flow/equivariant_flow.hpp"
+
+namespace phi4flow::app {
+
+std::unique_ptr<flow::Model> make_model(const io::Settings& settings, const Lattice& lattice) {
+  const io::FlowConfig& f = settings.flow;
+  if (f.model != "equivariant_cnf") {
+    throw InputError("flow.model = '" + f.model + "' is not a model phi4flow knows: use equivariant_cnf");
+  }
+  flow::EquivariantFlowConfig config;
+  config.time_basis = f.time_basis;
+  config.frequencies = f.frequencies;
+  config.steps = f.ode_steps;
+  config.translation_only = f.translation_only;
+  config.sign_breaking = f.sign_breaking;
+  return std::make_unique<flow::EquivariantFlow>(lattice, config, static_cast<std::uint32_t>(settings.run.seed));
+}
+
+io::AttrList model_identity(flow::Model& model, const io::Settings& settings) {
+  io::AttrList identity = {{"kind", model.kind()},
+                           {"L", std::int64_t{settings.lattice.L}},
+                           {"m2", settings.action.m2},
+                           {"lam", settings.action.lam}};
+  for (const auto& [name, value] : model.hyperparameters()) identity.emplace_back(name, value);
+  return identity;
+}
+
+void load_array(const std::vector<double>& from, const Kokkos::View<real_t*, MemSpace>& to, const std::string& what) {
+  if (from.size() != to.extent(0)) {
+    throw InputError(what + " holds " + std::to_string(from.size()) + " numbers, the model needs " +
+                     std::to_string(to.extent(0)));
+  }
+  const Kokkos::View<const real_t*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host(from.data(), from.size());
+  Kokkos::deep_copy(to, host);
+}
+
+std::vector<double> to_vector(const Kokkos::View<real_t*, MemSpace>& from) {
+  std::vector<double> out(from.extent(0));
+  const Kokkos::View<real_t*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host(out.data(), out.size());
+  Kokkos::deep_copy(host, from);
+  return out;
+}
+
+void require_match(const io::AttrList& expected, const io::AttrList& found, const std::string& path) {
+  for (const auto& [name, value] : expected) {
+    if (!io::has_attr(found, name)) {
+      throw InputError("checkpoint '" + path + "' does not record '" + name + "': it was written for another model");
+    }
+    const io::AttrValue& stored = io::find_attr(found, name, path);
+    if (stored != value) {
+      throw InputError("checkpoint '" + path + "' has " + name + " = " + io::to_string(stored) +
+                       ", the input asks for " + io::to_string(value) +
+                       ": use the input it was trained with, or train a new model");
+    }
+  }
+}
+
+}  // namespace phi4flow::app

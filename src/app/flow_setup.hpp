@@ -1,0 +1,33 @@
+// Glue between the input file and the flow layer, shared by the commands that train or use a model: building
+// the model from [flow] keys, and turning model + optimiser state into checkpoints and back.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "phi4flow/flow/model.hpp"
+#include "phi4flow/io/checkpoint.hpp"
+#include "phi4flow/io/config.hpp"
+#include "phi4flow/lattice/lattice.hpp"
+#include "phi4flow/train/adam.hpp"
+
+namespace phi4flow::app {
+
+/// \brief The model the [flow] section asks for; InputError naming flow.model for an unknown kind.
+std::unique_ptr<flow::Model> make_model(const io::Settings& settings, const Lattice& lattice);
+
+/// \brief Metadata that identifies what a checkpoint's parameters mean: model kind and hyperparameters,
+/// lattice and couplings. A checkpoint is usable only where all of it matches.
+io::AttrList model_identity(flow::Model& model, const io::Settings& settings);
+
+/// \brief Copy a host array into a device View of the same length (InputError naming `what` otherwise).
+void load_array(const std::vector<double>& from, const Kokkos::View<real_t*, MemSpace>& to, const std::string& what);
+
+/// \brief Host copy of a device View.
+std::vector<double> to_vector(const Kokkos::View<real_t*, MemSpace>& from);
+
+/// \brief InputError unless every attribute of `expected` is in `found` with the same value; names the
+/// attribute, both values and the checkpoint path.
+void require_match(const io::AttrList& expected, const io::AttrList& found, const std::string& path);
+
+}  // namespace phi4flow::app

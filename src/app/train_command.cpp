@@ -1,0 +1,155 @@
+// phi4flow train: reverse-KL training of a flow on all ranks, with progress, a history file, atomic
+// checkpoints and exact resume.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "commands.hpp"
+#include "flow_setup.hpp"
+#include "phi4flow/error.hpp"
+#include "phi4flow/io/provenance.hpp"
+#include "phi4flow/parallel/collective.hpp"
+#include "phi4flow/parallel/mpi_reducer.hpp"
+#include "phi4flow/train/trainer.hpp"
+#include "progress.hpp"
+#include "stop_request.hpp"
+
+namespace phi4flow::app {
+
+namespace {
+
+TrainerSettings trainer_settings(const io::Settings& s) {
+  TrainerSettings t;
+  t.batch_size = s.train.batch_size;
+  t.seed = static_cast<std::uint32_t>(s.run.seed);
+  t.adam = AdamParams{s.train.beta1, s.train.beta2, s.train.adam_epsilon};
+  t.schedule = LearningRateSchedule{s.train.lr_schedule, s.train.lr, s.train.lr_step_at, s.train.lr_step_factor,
+                                    s.train.lr_decade_steps};
+  return t;
+}
+
+/// What must agree for a resumed run to continue the same optimisation exactly.
+io::AttrList training_identity(const io::Settings& s) {
+  return {{"seed", s.run.seed},
+          {"batch_size", std::int64_t{s.train.batch_size}},
+          {"lr", s.train.lr},
+          {"lr_schedule", s.train.lr_schedule},
+          {"lr_step_at", std::int64_t{s.train.lr_step_at}},
+          {"lr_step_factor", s.train.lr_step_factor},
+          {"lr_decade_steps", std::int64_t{s.train.lr_decade_steps}},
+          {"beta1", s.train.beta1},
+          {"beta2", s.train.beta2},
+          {"adam_epsilon", s.train.adam_epsilon}};
+}
+
+std::string history_path(const std::string& checkpoint) {
+  const auto dot = checkpoint.rfind(".h5");
+  return (dot == std::string::npos ? checkpoint : checkpoint.substr(0, dot)) + ".history.csv";
+}
+
+/// Keep the history rows up to `step` (a resumed run repeats what came after its checkpoint).
+void truncate_history(const std::string& path, std::int64_t step) {
+  std::ifstream in(path);
+  std::stringstream kept;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    if (line[0] == 's' || std::stoll(line.substr(0, line.find(','))) <= step) kept << line << '\n';
+  }
+  in.close();
+  std::ofstream(path) << kept.str();
+}
+
+}  // namespace
+
+int train_command(const Environment& env, int argc, char** argv) {
+  io::Settings settings;
+  io::Input input;
+  if (!io::parse_input("train", argc, argv, settings, input, env.rank() == 0)) return 0;
+  const io::TrainConfig& train = settings.train;
+  io::validate(settings.run);
+  io::validate(train, env.size());
+  const Lattice lattice(settings.lattice.L);
+  const Phi4Action action(lattice, Couplings{settings.action.m2, settings.action.lam});
+  const std::unique_ptr<flow::Model> model = make_model(settings, lattice);
+  check_on_root(env.comm(),
+                [&] { io::check_output_path("train.checkpoint", train.checkpoint, input.force, input.resume); });
+
+  MpiReducer reducer(env.comm());
+  Trainer trainer(*model, action, trainer_settings(settings), reducer, env.rank(), env.size());
+  const io::AttrList identity = model_identity(*model, settings);
+  const io::AttrList optimisation = training_identity(settings);
+  const bool root = env.rank() == 0;
+  const std::string history = history_path(train.checkpoint);
+
+  if (input.resume) {
+    const io::Checkpoint checkpoint = io::read_checkpoint(train.checkpoint);
+    require_match(identity, checkpoint.model, train.checkpoint);
+    require_match(optimisation, checkpoint.training, train.checkpoint);
+    load_array(checkpoint.arrays.at("parameters"), model->parameters(), train.checkpoint + ": parameters");
+    load_array(checkpoint.arrays.at("adam_m"), trainer.optimizer().first_moment(), train.checkpoint + ": adam_m");
+    load_array(checkpoint.arrays.at("adam_v"), trainer.optimizer().second_moment(), train.checkpoint + ": adam_v");
+    trainer.optimizer().set_updates(checkpoint.counters.at("step"));
+    if (root) truncate_history(history, trainer.steps_done());
+  } else if (root) {
+    std::ofstream(history) << "step,loss,ess,lr,seconds\n";
+  }
+
+  const auto save = [&] {
+    if (!root) return;
+    io::Checkpoint checkpoint;
+    checkpoint.root = io::provenance(input, env.size());
+    checkpoint.model = identity;
+    checkpoint.training = optimisation;
+    checkpoint.training.emplace_back("steps_planned", std::int64_t{train.steps});
+    checkpoint.rng = {{"generator", std::string("Philox4x32-10 (Random123)")},
+                      {"seed", settings.run.seed},
+                      {"key", std::string("(seed, purpose); counter (global sample, step, site pair)")}};
+    checkpoint.arrays["parameters"] = to_vector(model->parameters());
+    checkpoint.arrays["adam_m"] = to_vector(trainer.optimizer().first_moment());
+    checkpoint.arrays["adam_v"] = to_vector(trainer.optimizer().second_moment());
+    checkpoint.counters["step"] = trainer.steps_done();
+    io::write_checkpoint(train.checkpoint, checkpoint);
+  };
+
+  if (root) {
+    std::printf("phi4flow train: %s on L = %d (m2 = %g, lam = %g), %zu parameters, batch %d on %d ranks, %d steps%s\n",
+                model->kind().c_str(), lattice.extent(), settings.action.m2, settings.action.lam,
+                model->parameters().extent(0), train.batch_size, env.size(), train.steps,
+                input.resume ? (", resuming at step " + std::to_string(trainer.steps_done())).c_str() : "");
+    std::fflush(stdout);
+  }
+  Progress progress("train: step", train.steps, 0.0, root);
+  progress.set_start(trainer.steps_done());
+  install_stop_handlers();
+  int stop_signal = 0;
+  while (trainer.steps_done() < train.steps) {
+    const double loss = trainer.step();
+    const std::int64_t step = trainer.steps_done();
+    const bool last = step == train.steps;
+    if (step % train.ess_every == 0 || last) {
+      const double ess = trainer.effective_sample_size(train.ess_samples, static_cast<std::uint64_t>(step));
+      if (root) {
+        char details[96];
+        std::snprintf(details, sizeof details, "loss %.5f  ESS %.4f  lr %.2e", loss, ess, trainer.learning_rate());
+        progress.update(step, details, true);
+        std::ofstream(history, std::ios::app) << step << ',' << loss << ',' << ess << ',' << trainer.learning_rate()
+                                              << ',' << progress.elapsed() << '\n';
+      }
+    }
+    stop_signal = stop_requested(env.comm());
+    if (step % train.checkpoint_every == 0 || last || stop_signal) save();
+    if (stop_signal) break;
+  }
+  if (root) {
+    std::printf(stop_signal ? "phi4flow train: stopped by signal after step %lld; checkpoint %s; continue with "
+                              "--resume\n"
+                            : "phi4flow train: done at step %lld; checkpoint %s, history %s\n",
+                static_cast<long long>(trainer.steps_done()), train.checkpoint.c_str(), history.c_str());
+  }
+  return stop_signal ? exit_interrupted : 0;
+}
+
+}  // namespace phi4flow::app
