@@ -25,7 +25,8 @@ io::AttrList model_identity(flow::Model& model, const io::Settings& settings) {
                            {"L", std::int64_t{settings.lattice.L}},
                            {"m2", settings.action.m2},
                            {"lam", settings.action.lam}};
-  for (const auto& [name, value] : model.hyperparameters()) identity.emplace_back(name, value);
+  for (const auto& [name, value] : model.hyperparameters())
+    if (!io::has_attr(identity, name)) identity.emplace_back(name, value);
   return identity;
 }
 
@@ -51,7 +52,9 @@ void require_match(const io::AttrList& expected, const io::AttrList& found, cons
       throw InputError("checkpoint '" + path + "' does not record '" + name + "': it was written for another model");
     }
     const io::AttrValue& stored = io::find_attr(found, name, path);
-    if (stored != value) {
+    const bool numeric = !std::holds_alternative<std::string>(stored) && !std::holds_alternative<std::string>(value);
+    const bool same = numeric ? io::attr_real(found, name, path) == io::attr_real(expected, name, path) : stored == value;
+    if (!same) {
       throw InputError("checkpoint '" + path + "' has " + name + " = " + io::to_string(stored) +
                        ", the input asks for " + io::to_string(value) +
                        ": use the input it was trained with, or train a new model");

@@ -105,7 +105,7 @@ EquivariantFlow::EquivariantFlow(const Lattice& lattice, const EquivariantFlowCo
     : lattice_(lattice), config_(config) {
   check_input(config.time_basis >= 1, "time_basis", "must be at least 1, got " + std::to_string(config.time_basis));
   check_input(config.frequencies >= 1, "frequencies", "must be at least 1, got " + std::to_string(config.frequencies));
-  check_input(config.steps >= 1, "steps", "must be at least 1, got " + std::to_string(config.steps));
+  check_input(config.steps >= 1, "ode_steps", "must be at least 1, got " + std::to_string(config.steps));
   check_input(std::isfinite(config.t_end) && config.t_end > 0.0, "t_end",
               "must be a positive time, got " + std::to_string(config.t_end));
 

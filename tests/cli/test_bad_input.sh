@@ -41,6 +41,18 @@ expect_error "output directory not writable" "hmc.output" hmc --config "$input" 
 touch "$tmp/exists.h5"
 expect_error "existing output without --force" "--resume" hmc --config "$input" --hmc.output="$tmp/exists.h5"
 expect_error "--resume without output" "does not exist" hmc --config "$input" --hmc.output="$tmp/none.h5" --resume
+ckpt=$tmp/flow.h5
+expect_error "train: batch smaller than ranks" "train.batch_size" train --config "$input" --train.batch_size=0 --train.checkpoint="$ckpt"
+expect_error "train: unknown schedule" "train.lr_schedule" train --config "$input" --train.lr_schedule=cosine --train.checkpoint="$ckpt"
+expect_error "train: beta out of range" "train.beta1" train --config "$input" --train.beta1=1.5 --train.checkpoint="$ckpt"
+expect_error "train: negative learning rate" "train.lr" train --config "$input" --train.lr=-1 --train.checkpoint="$ckpt"
+expect_error "train: unknown model" "flow.model" train --config "$input" --flow.model=glow --train.checkpoint="$ckpt"
+expect_error "train: no frequencies" "flow.frequencies" train --config "$input" --flow.frequencies=0 --train.checkpoint="$ckpt"
+expect_error "train: no ODE steps" "flow.ode_steps" train --config "$input" --flow.ode_steps=0 --train.checkpoint="$ckpt"
+expect_error "train: --resume without checkpoint" "does not exist" train --config "$input" --train.checkpoint="$ckpt" --resume
+echo "garbage" > "$tmp/corrupt.h5"
+expect_error "train: corrupt checkpoint" "$tmp/corrupt.h5" train --config "$input" --train.checkpoint="$tmp/corrupt.h5" --resume
+[ -e "$ckpt" ] && { echo "FAIL: a checkpoint was created" >&2; failures=$((failures + 1)); }
 expect_error "analyze: missing ensemble" "$tmp/none.h5" analyze "$tmp/none.h5"
 echo "not hdf5" > "$tmp/text.h5"
 expect_error "analyze: not an HDF5 file" "$tmp/text.h5" analyze "$tmp/text.h5"

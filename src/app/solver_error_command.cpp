@@ -1,0 +1,75 @@
+// phi4flow solver-error: how far log q of a trained flow, integrated with the configured number of RK4 steps, is
+// from the same integration with `factor` times as many steps, for the same latent samples. Metropolis-Hastings
+// is exact only if log q is the density of the proposal actually drawn, so this error must stay far below the
+// spread of the log weights and the statistical errors of what is estimated.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+#include "flow_setup.hpp"
+#include "phi4flow/error.hpp"
+#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/physics/action.hpp"
+
+namespace phi4flow::app {
+
+int solver_error_command(const Environment& env, int argc, char** argv) {
+  namespace po = io::po;
+  int samples = 200, factor = 4;
+  po::options_description extra("solver-error");
+  extra.add_options()
+      ("samples", po::value(&samples)->default_value(samples), "latent samples to compare")
+      ("factor", po::value(&factor)->default_value(factor), "the reference uses factor x flow.ode_steps steps");
+  io::Settings settings;
+  io::Input input;
+  if (!io::parse_input("solver-error", argc, argv, settings, input, env.rank() == 0, extra)) return 0;
+  if (samples < 2) throw InputError("--samples must be at least 2");
+  if (factor < 2) throw InputError("--factor must be at least 2");
+  if (settings.train.checkpoint.empty()) throw InputError("train.checkpoint is not set: name the trained model");
+  if (env.rank() != 0) return 0;  // a quick serial check
+
+  const Lattice lattice(settings.lattice.L);
+  const Phi4Action action(lattice, Couplings{settings.action.m2, settings.action.lam});
+  const auto model = make_model(settings, lattice);
+  const io::Checkpoint checkpoint = io::read_checkpoint(settings.train.checkpoint);
+  require_match(model_identity(*model, settings), checkpoint.model, settings.train.checkpoint);
+  io::Settings fine_settings = settings;
+  fine_settings.flow.ode_steps *= factor;
+  const auto fine = make_model(fine_settings, lattice);
+  load_array(checkpoint.arrays.at("parameters"), model->parameters(), settings.train.checkpoint);
+  load_array(checkpoint.arrays.at("parameters"), fine->parameters(), settings.train.checkpoint);
+
+  FieldBatch z("z", samples, lattice.volume()), phi("phi", samples, lattice.volume()),
+      phi_fine("phi_fine", samples, lattice.volume());
+  BatchScalars log_q("log_q", samples), log_q_fine("log_q_fine", samples), S("S", samples);
+  rng::fill_normal(rng::Philox(static_cast<std::uint32_t>(settings.run.seed), rng::Purpose::flow_eval), 0,
+                   0xFFFFFFFFu, z);
+  model->sample(z, phi, log_q);
+  fine->sample(z, phi_fine, log_q_fine);
+  action.action(phi, S);
+  const auto h_phi = Kokkos::create_mirror_view_and_copy(HostSpace(), phi);
+  const auto h_fine = Kokkos::create_mirror_view_and_copy(HostSpace(), phi_fine);
+  const auto h_q = Kokkos::create_mirror_view_and_copy(HostSpace(), log_q);
+  const auto h_qf = Kokkos::create_mirror_view_and_copy(HostSpace(), log_q_fine);
+  const auto h_S = Kokkos::create_mirror_view_and_copy(HostSpace(), S);
+
+  double mean = 0.0, worst = 0.0, field = 0.0, w_mean = 0.0, w_var = 0.0;
+  for (int b = 0; b < samples; ++b) {
+    const double d = std::abs(h_q(b) - h_qf(b));
+    mean += d / samples;
+    worst = std::max(worst, d);
+    for (int s = 0; s < lattice.volume(); ++s) field = std::max(field, std::abs(h_phi(b, s) - h_fine(b, s)));
+    w_mean += (-h_S(b) - h_q(b)) / samples;
+  }
+  for (int b = 0; b < samples; ++b) w_var += std::pow(-h_S(b) - h_q(b) - w_mean, 2) / (samples - 1);
+  std::printf("solver error of %s (%d RK4 steps) against %d steps, %d samples:\n"
+              "  |log q difference|: mean %.3e, max %.3e\n"
+              "  max |phi difference| over sites and samples: %.3e\n"
+              "  for scale: standard deviation of log w = -S - log q over the samples: %.3e\n",
+              settings.train.checkpoint.c_str(), settings.flow.ode_steps, settings.flow.ode_steps * factor, samples,
+              mean, worst, field, std::sqrt(w_var));
+  return 0;
+}
+
+}  // namespace phi4flow::app
