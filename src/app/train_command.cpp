@@ -83,6 +83,7 @@ int train_command(const Environment& env, int argc, char** argv) {
   const io::AttrList optimisation = training_identity(settings);
   const bool root = env.rank() == 0;
   const std::string history = history_path(train.checkpoint);
+  double earlier_seconds = 0.0;  // training time before this run, so that history times add up across resumes
 
   if (input.resume) {
     const io::Checkpoint checkpoint = io::read_checkpoint(train.checkpoint);
@@ -92,11 +93,14 @@ int train_command(const Environment& env, int argc, char** argv) {
     load_array(checkpoint.arrays.at("adam_m"), trainer.optimizer().first_moment(), train.checkpoint + ": adam_m");
     load_array(checkpoint.arrays.at("adam_v"), trainer.optimizer().second_moment(), train.checkpoint + ": adam_v");
     trainer.optimizer().set_updates(checkpoint.counters.at("step"));
+    earlier_seconds = 1e-3 * static_cast<double>(checkpoint.counters.at("elapsed_ms"));
     if (root) truncate_history(history, trainer.steps_done());
   } else if (root) {
     std::ofstream(history) << "step,loss,ess,lr,seconds\n";
   }
 
+  Progress progress("train: step", train.steps, 0.0, root);
+  progress.set_start(trainer.steps_done());
   const auto save = [&] {
     if (!root) return;
     io::Checkpoint checkpoint;
@@ -111,6 +115,7 @@ int train_command(const Environment& env, int argc, char** argv) {
     checkpoint.arrays["adam_m"] = to_vector(trainer.optimizer().first_moment());
     checkpoint.arrays["adam_v"] = to_vector(trainer.optimizer().second_moment());
     checkpoint.counters["step"] = trainer.steps_done();
+    checkpoint.counters["elapsed_ms"] = static_cast<std::int64_t>(1e3 * (earlier_seconds + progress.elapsed()));
     io::write_checkpoint(train.checkpoint, checkpoint);
   };
 
@@ -121,27 +126,29 @@ int train_command(const Environment& env, int argc, char** argv) {
                 input.resume ? (", resuming at step " + std::to_string(trainer.steps_done())).c_str() : "");
     std::fflush(stdout);
   }
-  Progress progress("train: step", train.steps, 0.0, root);
-  progress.set_start(trainer.steps_done());
+  const auto report = [&](std::int64_t step, double loss) {
+    const double ess = trainer.effective_sample_size(train.ess_samples, static_cast<std::uint64_t>(step));
+    if (!root) return;
+    char details[96];
+    std::snprintf(details, sizeof details, "loss %.5f  ESS %.4f  lr %.2e", loss, ess, trainer.learning_rate());
+    progress.update(step, details, true);
+    std::ofstream(history, std::ios::app) << step << ',' << loss << ',' << ess << ',' << trainer.learning_rate() << ','
+                                          << earlier_seconds + progress.elapsed() << '\n';
+  };
   install_stop_handlers();
   int stop_signal = 0;
   while (trainer.steps_done() < train.steps) {
     const double loss = trainer.step();
     const std::int64_t step = trainer.steps_done();
-    const bool last = step == train.steps;
-    if (step % train.ess_every == 0 || last) {
-      const double ess = trainer.effective_sample_size(train.ess_samples, static_cast<std::uint64_t>(step));
-      if (root) {
-        char details[96];
-        std::snprintf(details, sizeof details, "loss %.5f  ESS %.4f  lr %.2e", loss, ess, trainer.learning_rate());
-        progress.update(step, details, true);
-        std::ofstream(history, std::ios::app) << step << ',' << loss << ',' << ess << ',' << trainer.learning_rate()
-                                              << ',' << progress.elapsed() << '\n';
-      }
-    }
     stop_signal = stop_requested(env.comm());
+    // Rank 0's clock decides, so that all ranks stop after the same step.
+    int out_of_time = root && train.time_limit > 0 && progress.elapsed() >= train.time_limit;
+    MPI_Bcast(&out_of_time, 1, MPI_INT, 0, env.comm());
+    const bool last = step == train.steps || out_of_time;
+    if (step % train.ess_every == 0 || last) report(step, loss);
     if (step % train.checkpoint_every == 0 || last || stop_signal) save();
-    if (stop_signal) break;
+    if (out_of_time && root) std::printf("phi4flow train: time limit of %.0f s reached\n", train.time_limit);
+    if (stop_signal || out_of_time) break;
   }
   if (root) {
     std::printf(stop_signal ? "phi4flow train: stopped by signal after step %lld; checkpoint %s; continue with "

@@ -89,7 +89,9 @@ po::options_description all_keys(Settings& settings) {
       ("train.ess_samples", po::value(&train.ess_samples)->default_value(train.ess_samples),
        "fresh samples per ESS estimate, over all ranks")
       ("train.checkpoint_every", po::value(&train.checkpoint_every)->default_value(train.checkpoint_every),
-       "steps between checkpoints (one is always written at the end)");
+       "steps between checkpoints (one is always written at the end)")
+      ("train.time_limit", po::value(&train.time_limit)->default_value(train.time_limit),
+       "wall-clock seconds after which training checkpoints and stops (0: none); for fixed-budget comparisons");
 
   po::options_description all;
   all.add(physics).add(hmc_keys).add(flow_keys).add(train_keys);
@@ -202,6 +204,7 @@ void validate(const TrainConfig& train, int n_ranks) {
   positive("adam_epsilon", train.adam_epsilon);
   positive("ess_every", train.ess_every);
   positive("checkpoint_every", train.checkpoint_every);
+  if (train.time_limit < 0) throw InputError("train.time_limit must be >= 0 seconds (0: no limit)");
   if (train.batch_size < n_ranks) {
     throw InputError("train.batch_size = " + std::to_string(train.batch_size) + " is smaller than the " +
                      std::to_string(n_ranks) + " MPI ranks: every rank needs at least one sample");

@@ -61,6 +61,7 @@ struct TrainConfig {
   int ess_every = 100;
   int ess_samples = 1000;
   int checkpoint_every = 200;
+  double time_limit = 0.0;  ///< seconds of training after which to checkpoint and stop; 0: no limit
 };
 
 /// Every section of the input file.

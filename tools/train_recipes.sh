@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Training recipes compared at equal wall-clock budgets (results in docs/flow.md):
+#   BUDGET=300 LATTICE=L6 bash tools/train_recipes.sh [recipe ...]
+# Each recipe trains input/$LATTICE.ini on $RANKS ranks (default 2) for $BUDGET seconds (train.time_limit) into
+# runs/recipes/$LATTICE/<recipe>.h5 with its ESS history; then tools/plot_training.py draws the ESS curves.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${PHI4FLOW_BUILD_DIR:-$root/build}
+lattice=${LATTICE:-L6}
+budget=${BUDGET:-300}
+ranks=${RANKS:-2}
+out=$root/runs/recipes/$lattice
+mkdir -p "$out"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+declare -A recipes=(
+  [paper]="--train.lr=1e-3 --train.lr_schedule=step --train.lr_step_at=250 --train.lr_step_factor=0.1 --train.beta1=0.9 --train.beta2=0.999"
+  [default]=""
+  [fast]="--train.lr=1e-2 --train.lr_decade_steps=2000"
+  [batch1000]="--train.batch_size=1000 --train.lr=1e-2 --train.lr_decade_steps=1000"
+)
+chosen=("$@")
+[ ${#chosen[@]} -eq 0 ] && chosen=(paper default fast batch1000)
+for name in "${chosen[@]}"; do
+  echo "== $lattice, recipe $name: ${recipes[$name]:-input file defaults}, $budget s"
+  # shellcheck disable=SC2086
+  mpiexec -n "$ranks" --oversubscribe "$build/src/phi4flow" train --config "$root/input/$lattice.ini" --force \
+    --train.steps=1000000 --train.time_limit="$budget" --train.checkpoint="$out/$name.h5" ${recipes[$name]} \
+    | tail -3
+done
+/usr/bin/python3 "$root/tools/plot_training.py" --output "$out/ess.png" "$out"/*.history.csv
