@@ -46,20 +46,4 @@ std::vector<double> to_vector(const Kokkos::View<real_t*, MemSpace>& from) {
   return out;
 }
 
-void require_match(const io::AttrList& expected, const io::AttrList& found, const std::string& path) {
-  for (const auto& [name, value] : expected) {
-    if (!io::has_attr(found, name)) {
-      throw InputError("checkpoint '" + path + "' does not record '" + name + "': it was written for another model");
-    }
-    const io::AttrValue& stored = io::find_attr(found, name, path);
-    const bool numeric = !std::holds_alternative<std::string>(stored) && !std::holds_alternative<std::string>(value);
-    const bool same = numeric ? io::attr_real(found, name, path) == io::attr_real(expected, name, path) : stored == value;
-    if (!same) {
-      throw InputError("checkpoint '" + path + "' has " + name + " = " + io::to_string(stored) +
-                       ", the input asks for " + io::to_string(value) +
-                       ": use the input it was trained with, or train a new model");
-    }
-  }
-}
-
 }  // namespace phi4flow::app

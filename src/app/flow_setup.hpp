@@ -26,8 +26,4 @@ void load_array(const std::vector<double>& from, const Kokkos::View<real_t*, Mem
 /// \brief Host copy of a device View.
 std::vector<double> to_vector(const Kokkos::View<real_t*, MemSpace>& from);
 
-/// \brief InputError unless every attribute of `expected` is in `found` with the same value; names the
-/// attribute, both values and the checkpoint path.
-void require_match(const io::AttrList& expected, const io::AttrList& found, const std::string& path);
-
 }  // namespace phi4flow::app

@@ -1,4 +1,5 @@
 // phi4flow hmc: HMC chains on every rank, measured and written to one ensemble file in flushed blocks.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -61,15 +62,13 @@ io::EnsembleLayout hmc_layout(const io::Input& input, const Environment& env, co
 
 /// Host buffers for one block of n records of this rank's chains.
 io::RecordBlock make_block(int chains, int n, int L, bool store_fields) {
-  using HostView2 = Kokkos::View<double**, Kokkos::LayoutRight, HostSpace>;
-  using HostView3 = Kokkos::View<double***, Kokkos::LayoutRight, HostSpace>;
   io::RecordBlock block;
   block.n = 0;
-  block.step = Kokkos::View<std::int64_t**, Kokkos::LayoutRight, HostSpace>("step", chains, n);
-  if (store_fields) block.phi = HostView3("phi", chains, n, L * L);
-  for (const auto& name : hmc_record_names()) block.scalars[name] = HostView2(name, chains, n);
-  block.gc = HostView3("gc", chains, n, L);
-  block.state_phi = HostView2("state_phi", chains, L * L);
+  block.step = io::HostSteps("step", chains, n);
+  if (store_fields) block.phi = io::HostReals3("phi", chains, n, L * L);
+  for (const auto& name : hmc_record_names()) block.scalars[name] = io::HostReals2(name, chains, n);
+  block.gc = io::HostReals3("gc", chains, n, L);
+  block.state_phi = io::HostReals2("state_phi", chains, L * L);
   return block;
 }
 
@@ -112,6 +111,18 @@ int hmc_command(const Environment& env, int argc, char** argv) {
   FieldBatch phi("phi4flow::hmc::phi", chains, lattice.volume());
   const auto layout = hmc_layout(input, env, settings);
 
+  if (input.resume) {
+    // A resumed chain must continue the same Markov process: same algorithm parameters and random streams (the
+    // number of trajectories may grow). The writer itself checks lattice, action and shape.
+    const io::Ensemble existing = io::read_ensemble(hmc_cfg.output, false);
+    const std::string source = "ensemble '" + hmc_cfg.output + "'";
+    io::AttrList algorithm = layout.algorithm;
+    algorithm.erase(std::remove_if(algorithm.begin(), algorithm.end(),
+                                   [](const auto& a) { return a.first == "trajectories"; }),
+                    algorithm.end());
+    io::require_match(algorithm, existing.algorithm, source);
+    io::require_match(layout.rng, existing.rng, source);
+  }
   io::EnsembleWriter writer = input.resume ? io::EnsembleWriter::resume(env.comm(), hmc_cfg.output, layout)
                                            : io::EnsembleWriter::create(env.comm(), hmc_cfg.output, layout, input.force);
   std::int64_t step = writer.next_step();

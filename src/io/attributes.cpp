@@ -68,4 +68,19 @@ std::string to_string(const AttrValue& value) {
   return out.str();
 }
 
+void require_match(const AttrList& expected, const AttrList& found, const std::string& source) {
+  for (const auto& [name, value] : expected) {
+    if (!has_attr(found, name)) {
+      throw InputError(source + " does not record '" + name + "': it was written by another kind of run");
+    }
+    const AttrValue& stored = find_attr(found, name, source);
+    const bool numeric = !std::holds_alternative<std::string>(stored) && !std::holds_alternative<std::string>(value);
+    const bool same = numeric ? attr_real(found, name, source) == attr_real(expected, name, source) : stored == value;
+    if (!same) {
+      throw InputError(source + " has " + name + " = " + to_string(stored) + ", the input asks for " +
+                       to_string(value) + ": use the input it was made with, or start a new run");
+    }
+  }
+}
+
 }  // namespace phi4flow::io

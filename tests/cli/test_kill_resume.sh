@@ -52,4 +52,13 @@ grep -q "continue with --resume" "$tmp/terminated.log" || { echo "FAIL: no resum
 "$mpiexec" -n 2 --oversubscribe "$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=2 \
   --hmc.output="$tmp/two_ranks.h5" > "$tmp/two_ranks.log"
 /usr/bin/python3 "$here/compare_ensembles.py" "$tmp/reference.h5" "$tmp/two_ranks.h5" "$records"
+# Resuming with other algorithm parameters or another seed would splice two different chains: refused.
+for change in hmc.leapfrog_steps=7 run.seed=99; do
+  key=${change%%=*}
+  if out=$("$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --hmc.output="$tmp/killed.h5" --resume "--$change" 2>&1); then
+    echo "FAIL: resume with --$change was accepted" >&2; exit 1
+  fi
+  grep -q "${key#*.}" <<<"$out" || { echo "FAIL: refusal of --$change does not name ${key#*.}: $out" >&2; exit 1; }
+  echo "refused resume with --$change: $(head -1 <<<"$out")"
+done
 echo "PASS"

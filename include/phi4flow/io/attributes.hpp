@@ -34,4 +34,8 @@ const std::string& attr_string(const AttrList& attrs, const std::string& name, c
 /// \brief The value as text, as a user would write it in an input file (reals with all 17 digits).
 std::string to_string(const AttrValue& value);
 
+/// \brief InputError unless every attribute of `expected` is in `found` with the same value (numbers compared as
+/// numbers); the message names `source` (e.g. "checkpoint 'x.h5'"), the attribute and both values.
+void require_match(const AttrList& expected, const AttrList& found, const std::string& source);
+
 }  // namespace phi4flow::io
