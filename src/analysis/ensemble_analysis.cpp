@@ -5,15 +5,21 @@
 
 #include <cmath>
 #include <complex>
+#include <functional>
 #include <cstdio>
+#include <algorithm>
 #include <limits>
+#include <map>
 #include <sstream>
+#include <stdexcept>
 
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/attributes.hpp"
 #include "phi4flow/lattice/lattice.hpp"
+#include "phi4flow/physics/observables.hpp"
 #include "phi4flow/stats/gamma.hpp"
 #include "phi4flow/stats/jackknife.hpp"
+#include "phi4flow/stats/weights.hpp"
 
 namespace phi4flow::analysis {
 
@@ -83,6 +89,104 @@ std::vector<Series> orbit_correlators(const io::Ensemble& ens, long discard, con
   return result;
 }
 
+/// The pole mass from the primaries with Gamma-method and jackknife errors. Where noise makes a slice ratio fall
+/// below 1 the mass is undefined: the estimate is then NaN (null in JSON) with a warning, not a failed analysis.
+void pole_mass_estimate(const std::vector<Series>& primaries,
+                        const std::function<double(const std::vector<double>&)>& f, long total,
+                        const std::string& what, EnsembleAnalysis& out, Estimate& estimate, double& jackknife_error) {
+  try {
+    estimate = from_gamma(stats::gamma_method_derived(primaries, f));
+    std::vector<std::vector<double>> flat;
+    for (const auto& p : primaries) flat.push_back(concatenated(p));
+    jackknife_error = stats::jackknife(flat, f, bin_size_for(estimate.tau_int, total)).error;
+  } catch (const std::domain_error& e) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    estimate = Estimate{nan, nan, nan, nan};
+    jackknife_error = nan;
+    out.warnings.push_back(what + " undefined (a slice ratio of Gc is below 1 at the means): " + e.what());
+  }
+}
+
+bool all_finite(const Series& series) {
+  for (const auto& chain : series)
+    for (double x : chain)
+      if (!std::isfinite(x)) return false;
+  return true;
+}
+
+/// Each element of `series` times the matching weight.
+Series weighted(const Series& weights, const Series& series) {
+  Series out = series;
+  for (std::size_t c = 0; c < out.size(); ++c)
+    for (std::size_t i = 0; i < out[c].size(); ++i) out[c][i] *= weights[c][i];
+  return out;
+}
+
+/// Ratio estimators sum w O / sum w from the raw flow proposals of a flow-mh ensemble. The primaries are w and
+/// w O per proposal (w normalised by the largest weight, so nothing overflows); every derived quantity divides
+/// by the mean weight, and the Gamma method propagates the errors of numerator and denominator together.
+void reweight_proposals(const io::Ensemble& ens, long discard, EnsembleAnalysis& out) {
+  const Series log_w = replicas_of(ens.scalars.at("proposal_log_w"), discard);
+  if (!all_finite(log_w)) {
+    out.warnings.push_back("proposal_log_w has non-finite values: proposals not reweighted");
+    return;
+  }
+  const std::vector<double> all_log_w = concatenated(log_w);
+  out.has_proposals = true;
+  out.n_proposals = static_cast<long>(all_log_w.size());
+  out.proposal_ess = stats::effective_sample_size(all_log_w);
+  const double max_log_w = *std::max_element(all_log_w.begin(), all_log_w.end());
+  Series W = log_w;
+  for (auto& chain : W)
+    for (double& x : chain) x = std::exp(x - max_log_w);
+
+  const auto ratio = [](const std::vector<double>& a) { return a[1] / a[0]; };
+  for (const auto& name : field_observable_names()) {
+    const Series O = replicas_of(ens.scalars.at("proposal_" + name), discard);
+    out.reweighted.emplace_back(name, from_gamma(stats::gamma_method_derived({W, weighted(W, O)}, ratio)));
+  }
+  const int L = ens.L;
+  const double volume = static_cast<double>(L) * L;
+  const Series WM = weighted(W, replicas_of(ens.scalars.at("proposal_M"), discard));
+  const Series WM2 = weighted(W, replicas_of(ens.scalars.at("proposal_M2"), discard));
+  const auto chi2_of = [volume](const std::vector<double>& a) {
+    const double m = a[1] / a[0];
+    return volume * (a[2] / a[0] - m * m);
+  };
+  out.reweighted_chi2 = from_gamma(stats::gamma_method_derived({W, WM, WM2}, chi2_of));
+  const long total = out.n_proposals;
+  out.reweighted_chi2_jackknife_error =
+      stats::jackknife({concatenated(W), concatenated(WM), concatenated(WM2)}, chi2_of,
+                       bin_size_for(out.reweighted_chi2.tau_int, total))
+          .error;
+
+  // Primaries W, W M, W gc(0..L-1): Gc(t) = <gc(t)> - <M>^2 with reweighted means.
+  const io::HostReals3& gc = ens.vectors.at("proposal_Gc");
+  std::vector<Series> primaries = {W, WM};
+  for (int t = 0; t < L; ++t) {
+    Series wgc(ens.n_chains);
+    for (int c = 0; c < ens.n_chains; ++c)
+      for (long i = discard; i < ens.n_records; ++i) wgc[c].push_back(W[c][i - discard] * gc(c, i, t));
+    primaries.push_back(std::move(wgc));
+  }
+  const auto connected = [](const std::vector<double>& a, int t) {
+    const double m = a[1] / a[0];
+    return a[2 + t] / a[0] - m * m;
+  };
+  for (int t = 0; t < L; ++t) {
+    out.reweighted_Gc.push_back(from_gamma(stats::gamma_method_derived(
+        {primaries[0], primaries[1], primaries[2 + t]},
+        [&](const std::vector<double>& a) { return connected(a, 0); })));
+  }
+  const auto mass_of = [&](const std::vector<double>& a) {
+    std::vector<double> Gc(L);
+    for (int t = 0; t < L; ++t) Gc[t] = connected(a, t);
+    return pole_mass(Gc);
+  };
+  pole_mass_estimate(primaries, mass_of, total, "m_p (reweighted)", out, out.reweighted_pole_mass,
+                     out.reweighted_pole_mass_jackknife_error);
+}
+
 }  // namespace
 
 EnsembleAnalysis analyze(const io::Ensemble& ens, long discard) {
@@ -103,6 +207,8 @@ EnsembleAnalysis analyze(const io::Ensemble& ens, long discard) {
   const double volume = static_cast<double>(L) * L;
 
   for (const auto& [name, data] : ens.scalars) {
+    // The raw proposals are samples of q, not of p: only their reweighted averages mean something.
+    if (name.rfind("proposal_", 0) == 0) continue;
     Series series = replicas_of(data, discard);
     if (name == "dH") {
       // Creutz's equality <exp(-dH)> = 1 checks the HMC integrator; a diverged trajectory has dH = inf or nan.
@@ -152,10 +258,7 @@ EnsembleAnalysis analyze(const io::Ensemble& ens, long discard) {
         {primaries[0], primaries[1 + t]}, [](const std::vector<double>& a) { return a[1] - a[0] * a[0]; })));
   }
   const auto mass_of = [&](const std::vector<double>& a) { return pole_mass(connected_slices(a)); };
-  out.pole_mass = from_gamma(stats::gamma_method_derived(primaries, mass_of));
-  std::vector<std::vector<double>> flat;
-  for (const auto& p : primaries) flat.push_back(concatenated(p));
-  out.pole_mass_jackknife_error = stats::jackknife(flat, mass_of, bin_size_for(out.pole_mass.tau_int, total)).error;
+  pole_mass_estimate(primaries, mass_of, total, "m_p", out, out.pole_mass, out.pole_mass_jackknife_error);
 
   if (ens.has_fields) {
     const Lattice lattice(L);
@@ -167,6 +270,7 @@ EnsembleAnalysis analyze(const io::Ensemble& ens, long discard) {
           stats::gamma_method_derived({M, C[o]}, [](const std::vector<double>& a) { return a[1] - a[0] * a[0]; })));
     }
   }
+  if (ens.scalars.count("proposal_log_w") && ens.vectors.count("proposal_Gc")) reweight_proposals(ens, discard, out);
   return out;
 }
 
@@ -191,22 +295,112 @@ std::string format_table(const EnsembleAnalysis& r) {
   std::snprintf(line, sizeof line, "jackknife errors: chi2 %.3g, m_p L %.3g\n", r.chi2_jackknife_error,
                 r.pole_mass_jackknife_error * r.L);
   out << line;
+  if (r.has_proposals) {
+    std::snprintf(line, sizeof line,
+                  "proposals: %ld, ESS %.4f (math.md Eq. 10); reweighted from them (sum w O / sum w):\n",
+                  r.n_proposals, r.proposal_ess);
+    out << line;
+    for (const auto& [name, e] : r.reweighted) row(name, e);
+    row("chi2", r.reweighted_chi2);
+    row("m_p", r.reweighted_pole_mass);
+    row("m_p L", Estimate{r.reweighted_pole_mass.value * r.L, r.reweighted_pole_mass.error * r.L,
+                          r.reweighted_pole_mass.tau_int, 0.0});
+    std::snprintf(line, sizeof line, "jackknife errors (reweighted): chi2 %.3g, m_p L %.3g\n",
+                  r.reweighted_chi2_jackknife_error, r.reweighted_pole_mass_jackknife_error * r.L);
+    out << line;
+  }
   for (const auto& warning : r.warnings) out << "warning: " << warning << "\n";
   return out.str();
 }
 
 namespace {
 
-void json_estimate(std::ostringstream& out, const Estimate& e) {
-  const auto number = [&](double x) {
-    if (std::isfinite(x)) {
-      char text[32];
-      std::snprintf(text, sizeof text, "%.10g", x);
-      out << text;
-    } else {
-      out << "null";
-    }
+const std::string reweighted_suffix = " (reweighted)";
+
+/// Every estimate of an analysis by name; m_p as m_p L, reweighted ones with reweighted_suffix.
+std::vector<std::pair<std::string, Estimate>> named_estimates(const EnsembleAnalysis& r) {
+  const auto times_L = [&](const Estimate& e) {
+    return Estimate{e.value * r.L, e.error * r.L, e.tau_int, e.tau_int_error};
   };
+  std::vector<std::pair<std::string, Estimate>> rows;
+  if (r.has_acceptance) rows.emplace_back("acceptance", r.acceptance);
+  for (const auto& row : r.observables) rows.push_back(row);
+  rows.emplace_back("chi2", r.chi2);
+  rows.emplace_back("m_p L", times_L(r.pole_mass));
+  for (std::size_t t = 0; t < r.Gc.size(); ++t) rows.emplace_back("Gc(" + std::to_string(t) + ")", r.Gc[t]);
+  if (r.has_proposals) {
+    for (const auto& [name, e] : r.reweighted) rows.emplace_back(name + reweighted_suffix, e);
+    rows.emplace_back("chi2" + reweighted_suffix, r.reweighted_chi2);
+    rows.emplace_back("m_p L" + reweighted_suffix, times_L(r.reweighted_pole_mass));
+    for (std::size_t t = 0; t < r.reweighted_Gc.size(); ++t)
+      rows.emplace_back("Gc(" + std::to_string(t) + ")" + reweighted_suffix, r.reweighted_Gc[t]);
+  }
+  return rows;
+}
+
+std::string base_name(const std::string& name) {
+  const auto at = name.find(reweighted_suffix);
+  return at == std::string::npos ? name : name.substr(0, at);
+}
+
+}  // namespace
+
+std::string format_comparison(const EnsembleAnalysis& a, const std::string& a_name, const EnsembleAnalysis& b,
+                              const std::string& b_name) {
+  std::ostringstream out;
+  char line[320];
+  std::snprintf(line, sizeof line, "A = %s: %s, L = %d, m2 = %g, lam = %g, %d x %ld records\n", a_name.c_str(),
+                a.algorithm.c_str(), a.L, a.m2, a.lam, a.n_chains, a.n_records);
+  out << line;
+  std::snprintf(line, sizeof line, "B = %s: %s, L = %d, m2 = %g, lam = %g, %d x %ld records\n", b_name.c_str(),
+                b.algorithm.c_str(), b.L, b.m2, b.lam, b.n_chains, b.n_records);
+  out << line;
+  if (a.L != b.L || a.m2 != b.m2 || a.lam != b.lam) out << "warning: the ensembles are of different theories\n";
+  std::snprintf(line, sizeof line, "%-24s %24s %24s %10s\n", "quantity", "A", "B", "(A-B)/err");
+  out << line;
+  const auto rows_a = named_estimates(a), rows_b = named_estimates(b);
+  std::map<std::string, Estimate> by_name_a(rows_a.begin(), rows_a.end()), by_name_b(rows_b.begin(), rows_b.end());
+  const auto cell = [](const Estimate& e) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.6g +- %.2g", e.value, e.error);
+    return std::string(text);
+  };
+  const auto compare = [&](const std::string& name, const Estimate& x, const Estimate& y) {
+    const double combined = std::sqrt(x.error * x.error + y.error * y.error);
+    std::snprintf(line, sizeof line, "%-24s %24s %24s %10.2f\n", name.c_str(), cell(x).c_str(), cell(y).c_str(),
+                  combined > 0 ? (x.value - y.value) / combined : 0.0);
+    out << line;
+  };
+  // A reweighted estimate of one ensemble is compared with the same quantity of the other, reweighted or not.
+  for (const auto& [name, x] : rows_a) {
+    if (name == "acceptance" && a.algorithm != b.algorithm) continue;  // rates of different algorithms
+    auto found = by_name_b.find(name);
+    if (found == by_name_b.end()) found = by_name_b.find(base_name(name));
+    if (found != by_name_b.end()) compare(name, x, found->second);
+  }
+  for (const auto& [name, y] : rows_b) {
+    if (base_name(name) == name || by_name_a.count(name)) continue;
+    const auto found = by_name_a.find(base_name(name));
+    if (found != by_name_a.end()) compare(name, found->second, y);
+  }
+  return out.str();
+}
+
+namespace {
+
+/// A number as JSON: null where it is not finite (an undefined pole mass), which JSON cannot write otherwise.
+void json_number(std::ostringstream& out, double x) {
+  if (std::isfinite(x)) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.10g", x);
+    out << text;
+  } else {
+    out << "null";
+  }
+}
+
+void json_estimate(std::ostringstream& out, const Estimate& e) {
+  const auto number = [&](double x) { json_number(out, x); };
   out << "{\"value\": ";
   number(e.value);
   out << ", \"error\": ";
@@ -246,15 +440,39 @@ std::string to_json(const EnsembleAnalysis& r) {
   }
   out << "  \"chi2\": ";
   json_estimate(out, r.chi2);
-  out << ",\n  \"chi2_jackknife_error\": " << r.chi2_jackknife_error << ",\n  \"m_p\": ";
+  out << ",\n  \"chi2_jackknife_error\": ";
+  json_number(out, r.chi2_jackknife_error);
+  out << ",\n  \"m_p\": ";
   json_estimate(out, r.pole_mass);
-  out << ",\n  \"m_p_jackknife_error\": " << r.pole_mass_jackknife_error << ",\n  \"Gc\": ";
+  out << ",\n  \"m_p_jackknife_error\": ";
+  json_number(out, r.pole_mass_jackknife_error);
+  out << ",\n  \"Gc\": ";
   json_list(out, r.Gc);
   out << ",\n  \"G_orbit\": ";
   json_list(out, r.G_orbit);
   out << ",\n  \"G_orbit_of_site\": [";
   for (std::size_t s = 0; s < r.G_orbit_of.size(); ++s) out << (s ? ", " : "") << r.G_orbit_of[s];
-  out << "],\n  \"warnings\": [";
+  out << "],\n";
+  if (r.has_proposals) {
+    out << "  \"proposals\": {\"n\": " << r.n_proposals << ", \"ess\": ";
+    json_number(out, r.proposal_ess);
+    for (const auto& [name, e] : r.reweighted) {
+      out << ", \"" << name << "\": ";
+      json_estimate(out, e);
+    }
+    out << ", \"chi2\": ";
+    json_estimate(out, r.reweighted_chi2);
+    out << ", \"chi2_jackknife_error\": ";
+    json_number(out, r.reweighted_chi2_jackknife_error);
+    out << ", \"m_p\": ";
+    json_estimate(out, r.reweighted_pole_mass);
+    out << ", \"m_p_jackknife_error\": ";
+    json_number(out, r.reweighted_pole_mass_jackknife_error);
+    out << ", \"Gc\": ";
+    json_list(out, r.reweighted_Gc);
+    out << "},\n";
+  }
+  out << "  \"warnings\": [";
   for (std::size_t i = 0; i < r.warnings.size(); ++i) out << (i ? ", " : "") << "\"" << r.warnings[i] << "\"";
   out << "]\n}\n";
   return out.str();

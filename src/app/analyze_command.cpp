@@ -1,4 +1,5 @@
-// phi4flow analyze: read an ensemble on rank 0, print the results table and write them as JSON.
+// phi4flow analyze: read an ensemble on rank 0, print the results table and write them as JSON; with --compare,
+// analyse a second ensemble too and print both side by side.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -13,12 +14,14 @@ namespace phi4flow::app {
 
 int analyze_command(const Environment& env, int argc, char** argv) {
   namespace po = io::po;
-  std::string ensemble_path, output;
+  std::string ensemble_path, output, compare_path;
   long discard = 0;
   po::options_description options("phi4flow analyze ENSEMBLE.h5 [options]");
   options.add_options()
       ("help,h", "show this help")
-      ("ensemble", po::value(&ensemble_path), "ensemble file written by 'phi4flow hmc'")
+      ("ensemble", po::value(&ensemble_path), "ensemble file written by 'phi4flow hmc' or 'phi4flow sample'")
+      ("compare", po::value(&compare_path), "a second ensemble (same --discard): print both side by side with the "
+       "differences in units of their combined error, and write its results next to it too")
       ("discard", po::value(&discard)->default_value(0), "records to drop at the start of every chain")
       ("output,o", po::value(&output), "results file (JSON); default: ENSEMBLE with .results.json");
   po::positional_options_description positional;
@@ -35,23 +38,34 @@ int analyze_command(const Environment& env, int argc, char** argv) {
     return 0;
   }
   if (ensemble_path.empty()) throw InputError("no ensemble given: phi4flow analyze ENSEMBLE.h5");
-  if (output.empty()) {
-    const auto dot = ensemble_path.rfind(".h5");
-    output = (dot == std::string::npos ? ensemble_path : ensemble_path.substr(0, dot)) + ".results.json";
-  }
+  const auto results_path = [](const std::string& ensemble) {
+    const auto dot = ensemble.rfind(".h5");
+    return (dot == std::string::npos ? ensemble : ensemble.substr(0, dot)) + ".results.json";
+  };
+  if (output.empty()) output = results_path(ensemble_path);
 
-  check_on_root(env.comm(), [&] {
-    if (env.rank() != 0) return;
-    const analysis::EnsembleAnalysis result = analysis::analyze(io::read_ensemble(ensemble_path), discard);
+  // Analyse one ensemble, print its table and write its results atomically (to a temporary file, then renamed).
+  const auto analyse = [&](const std::string& path, const std::string& results, const std::string& key) {
+    const analysis::EnsembleAnalysis result = analysis::analyze(io::read_ensemble(path), discard);
     std::printf("%s", analysis::format_table(result).c_str());
-    const std::string tmp = output + ".tmp";
+    const std::string tmp = results + ".tmp";
     std::ofstream file(tmp);
     file << analysis::to_json(result);
     file.close();
-    if (!file || std::rename(tmp.c_str(), output.c_str()) != 0) {
-      throw InputError("cannot write results to '" + output + "': check --output");
+    if (!file || std::rename(tmp.c_str(), results.c_str()) != 0) {
+      throw InputError("cannot write results to '" + results + "': check " + key);
     }
-    std::printf("results written to %s\n", output.c_str());
+    std::printf("results written to %s\n", results.c_str());
+    return result;
+  };
+  check_on_root(env.comm(), [&] {
+    if (env.rank() != 0) return;
+    const analysis::EnsembleAnalysis result = analyse(ensemble_path, output, "--output");
+    if (compare_path.empty()) return;
+    std::printf("\n");
+    const analysis::EnsembleAnalysis other =
+        analyse(compare_path, results_path(compare_path), "the directory of --compare");
+    std::printf("\n%s", analysis::format_comparison(result, ensemble_path, other, compare_path).c_str());
   });
   return 0;
 }

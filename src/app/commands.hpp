@@ -7,6 +7,7 @@ namespace phi4flow::app {
 
 int hmc_command(const Environment& env, int argc, char** argv);
 int analyze_command(const Environment& env, int argc, char** argv);
+int sample_command(const Environment& env, int argc, char** argv);
 int train_command(const Environment& env, int argc, char** argv);
 int solver_error_command(const Environment& env, int argc, char** argv);
 

@@ -20,6 +20,7 @@ void usage() {
       "Commands:\n"
       "  hmc      generate an HMC ensemble       phi4flow hmc --config input/quickstart.ini\n"
       "  train    train a flow by reverse KL     phi4flow train --config input/L6.ini\n"
+      "  sample   flow Metropolis-Hastings       phi4flow sample --config input/L6.ini\n"
       "  solver-error  log q error of a trained flow's RK4 steps   phi4flow solver-error --config input/L6.ini\n"
       "  analyze  analyse an ensemble file       phi4flow analyze runs/quickstart/hmc.h5\n",
       phi4flow::version_string, phi4flow::git_hash);
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   using Command = int (*)(const phi4flow::Environment&, int, char**);
   const std::map<std::string, Command> commands = {{"hmc", phi4flow::app::hmc_command},
                                                    {"train", phi4flow::app::train_command},
+                                                   {"sample", phi4flow::app::sample_command},
                                                    {"solver-error", phi4flow::app::solver_error_command},
                                                    {"analyze", phi4flow::app::analyze_command}};
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {

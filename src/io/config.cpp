@@ -21,6 +21,7 @@ po::options_description all_keys(Settings& settings) {
   HmcConfig& hmc = settings.hmc;
   FlowConfig& flow = settings.flow;
   TrainConfig& train = settings.train;
+  SampleConfig& sample = settings.sample;
   po::options_description physics("Lattice, action and run ([lattice], [action], [run] in the INI file)");
   physics.add_options()
       ("lattice.L", po::value(&lattice.L)->required(), "lattice extent L (periodic L x L lattice), L >= 2")
@@ -93,8 +94,27 @@ po::options_description all_keys(Settings& settings) {
       ("train.time_limit", po::value(&train.time_limit)->default_value(train.time_limit),
        "wall-clock seconds after which training checkpoints and stops (0: none); for fixed-budget comparisons");
 
+  po::options_description sample_keys(
+      "Flow Metropolis-Hastings ([sample] in the INI file; phi4flow sample, model from train.checkpoint or "
+      "--checkpoint)");
+  sample_keys.add_options()
+      ("sample.output", po::value(&sample.output), "output ensemble file (HDF5); required by phi4flow sample")
+      ("sample.chains_per_rank", po::value(&sample.chains_per_rank)->default_value(sample.chains_per_rank),
+       "independent Metropolis-Hastings chains on every MPI rank")
+      ("sample.thermalisation", po::value(&sample.thermalisation)->default_value(sample.thermalisation),
+       "MH steps discarded before the first record")
+      ("sample.steps", po::value(&sample.steps)->default_value(sample.steps), "MH steps per chain after thermalisation")
+      ("sample.measure_every", po::value(&sample.measure_every)->default_value(sample.measure_every),
+       "MH steps between records (thinning)")
+      ("sample.flush_every", po::value(&sample.flush_every)->default_value(sample.flush_every),
+       "records per chain between flushes to disk (a kill loses at most one block)")
+      ("sample.batch_size", po::value(&sample.batch_size)->default_value(sample.batch_size),
+       "proposals per flow evaluation on each rank (speed and memory only; the chains do not depend on it)")
+      ("sample.store_fields", po::value(&sample.store_fields)->default_value(sample.store_fields),
+       "store the chains' field configurations (false: observables only)");
+
   po::options_description all;
-  all.add(physics).add(hmc_keys).add(flow_keys).add(train_keys);
+  all.add(physics).add(hmc_keys).add(flow_keys).add(train_keys).add(sample_keys);
   return all;
 }
 
@@ -218,6 +238,19 @@ void validate(const TrainConfig& train, int n_ranks) {
   if (train.lr_schedule != "constant" && train.lr_schedule != "step" && train.lr_schedule != "exponential") {
     throw InputError("train.lr_schedule = '" + train.lr_schedule + "': use constant, step or exponential");
   }
+}
+
+void validate(const SampleConfig& sample) {
+  if (sample.output.empty()) throw InputError("sample.output is not set: name the ensemble file to write");
+  const auto positive = [](const std::string& key, int value) {
+    if (value <= 0) throw InputError("sample." + key + " = " + std::to_string(value) + ": must be > 0");
+  };
+  positive("chains_per_rank", sample.chains_per_rank);
+  positive("steps", sample.steps);
+  positive("measure_every", sample.measure_every);
+  positive("flush_every", sample.flush_every);
+  positive("batch_size", sample.batch_size);
+  if (sample.thermalisation < 0) throw InputError("sample.thermalisation must be >= 0");
 }
 
 }  // namespace phi4flow::io

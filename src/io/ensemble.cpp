@@ -125,9 +125,16 @@ std::string local_layout_error(const EnsembleLayout& layout) {
            std::to_string(layout.first_chain + layout.local_chains) + ") outside [0, " +
            std::to_string(layout.n_chains) + ")";
   std::set<std::string> seen;
-  for (const auto& name : layout.record_scalars)
-    if (name.empty() || name == "Gc" || name.find('/') != std::string::npos || name == "." || !seen.insert(name).second)
-      return "record series name '" + name + "' is empty, reserved (Gc), contains '/', or repeated";
+  for (const auto* names : {&layout.record_scalars, &layout.record_vectors})
+    for (const auto& name : *names)
+      if (name.empty() || name == "Gc" || name.find('/') != std::string::npos || name == "." ||
+          !seen.insert(name).second)
+        return "record series name '" + name + "' is empty, reserved (Gc), contains '/', or repeated";
+  std::set<std::string> state_seen;
+  for (const auto& name : layout.state_values)
+    if (name.empty() || name == "phi" || name.find('/') != std::string::npos || name == "." ||
+        !state_seen.insert(name).second)
+      return "state value name '" + name + "' is empty, reserved (phi), contains '/', or repeated";
   for (const AttrList* attrs : {&layout.root, &layout.lattice, &layout.action, &layout.algorithm, &layout.rng}) {
     std::set<std::string> names;
     for (const auto& entry : *attrs)
@@ -147,7 +154,8 @@ void check_layout(MPI_Comm comm, const EnsembleLayout& layout) {
       "ensemble layout invalid on another rank");
   int size = 1;
   MPI_Comm_size(comm, &size);
-  const auto names_hash = static_cast<long long>(std::hash<std::string>()(joined(layout.record_scalars)));
+  const auto names_hash = static_cast<long long>(std::hash<std::string>()(
+      joined(layout.record_scalars) + joined(layout.record_vectors) + joined(layout.state_values)));
   const long long mine[6] = {layout.L,           layout.n_chains,     layout.store_fields,
                              layout.first_chain, layout.local_chains, names_hash};
   std::vector<long long> all(6 * static_cast<std::size_t>(size));
@@ -176,12 +184,14 @@ struct Series {
   std::vector<hsize_t> tail;  // dimensions after [chain, cfg]
 };
 
-std::vector<Series> series_of(int L, bool store_fields, const std::vector<std::string>& scalars) {
+std::vector<Series> series_of(int L, bool store_fields, const std::vector<std::string>& scalars,
+                              const std::vector<std::string>& vectors) {
   const auto l = static_cast<hsize_t>(L);
   std::vector<Series> series = {{"configs/step", {}}};
   if (store_fields) series.push_back({"configs/phi", {l, l}});
   for (const auto& name : scalars) series.push_back({"records/" + name, {}});
   series.push_back({"records/Gc", {l}});
+  for (const auto& name : vectors) series.push_back({"records/" + name, {l}});
   return series;
 }
 
@@ -197,6 +207,7 @@ struct Stored {
   int n_chains = 0;
   bool has_fields = false;
   std::vector<std::string> scalars;  // in name order
+  std::vector<std::string> vectors;  // series of L numbers besides Gc, in name order
   std::int64_t n_complete = 0;
   std::int64_t next_step = 0;
   std::int64_t state_slot = -1;
@@ -212,14 +223,18 @@ Stored read_stored(hid_t file, const std::string& path) {
   const Handle configs = open_group(file, "configs");
   stored.has_fields = link_exists(configs.get(), "phi");
   const Handle records = open_group(file, "records");
-  for (auto& name : link_names(records.get()))
-    if (name != "Gc") stored.scalars.push_back(std::move(name));
+  // A series is a scalar one ([chain, cfg]) or one of L numbers per record ([chain, cfg, L]), as Gc.
+  for (auto& name : link_names(records.get())) {
+    if (name == "Gc") continue;
+    const Handle dataset = open_dataset(records.get(), name);
+    (extent(dataset.get()).size() == 3 ? stored.vectors : stored.scalars).push_back(std::move(name));
+  }
   const AttrList commit = read_attrs(configs.get());
   const std::string where = "/configs of '" + path + "'";
   stored.n_complete = attr_int(commit, "n_complete", where);
   stored.next_step = attr_int(commit, "next_step", where);
   stored.state_slot = attr_int(commit, "state_slot", where);
-  for (const auto& s : series_of(stored.L, stored.has_fields, stored.scalars)) {
+  for (const auto& s : series_of(stored.L, stored.has_fields, stored.scalars, stored.vectors)) {
     const Handle dataset = open_dataset(file, s.path);
     const auto dims = extent(dataset.get());
     const auto expected = with_records(s, static_cast<hsize_t>(stored.n_chains), dims.size() > 1 ? dims[1] : 0);
@@ -267,6 +282,11 @@ void check_matches(const Stored& stored, const EnsembleLayout& layout, const std
   if (stored.scalars != wanted)
     throw InputError(prefix + "record series " + joined(stored.scalars) + " in the file but " + joined(wanted) +
                      " in this run");
+  std::vector<std::string> wanted_vectors = layout.record_vectors;
+  std::sort(wanted_vectors.begin(), wanted_vectors.end());
+  if (stored.vectors != wanted_vectors)
+    throw InputError(prefix + "record series of L numbers " + joined(stored.vectors) + " in the file but " +
+                     joined(wanted_vectors) + " in this run");
 }
 
 // True if v has the given extents, or is empty where they have a zero (a rank without chains may pass
@@ -293,6 +313,15 @@ std::string block_error(const RecordBlock& block, const EnsembleLayout& layout) 
     return "phi is not a contiguous [local_chains][n][L*L] View";
   if (!has_extents(block.gc, {c, n, l})) return "gc is not a contiguous [local_chains][n][L] View";
   if (!has_extents(block.state_phi, {c, l * l})) return "state_phi is not a contiguous [local_chains][L*L] View";
+  if (!has_extents(block.state_values, {c, layout.state_values.size()}))
+    return "state_values is not a contiguous [local_chains][state_values.size()] View";
+  if (block.vectors.size() != layout.record_vectors.size()) return "vectors do not match record_vectors";
+  for (const auto& name : layout.record_vectors) {
+    const auto found = block.vectors.find(name);
+    if (found == block.vectors.end()) return "vectors lack '" + name + "'";
+    if (!has_extents(found->second, {c, n, l}))
+      return "vectors['" + name + "'] is not a contiguous [local_chains][n][L] View";
+  }
   if (block.scalars.size() != layout.record_scalars.size()) return "scalars do not match record_scalars";
   for (const auto& name : layout.record_scalars) {
     const auto found = block.scalars.find(name);
@@ -320,13 +349,16 @@ struct EnsembleWriter::Impl {
   std::int64_t next_step = 0;
   std::int64_t state_slot = -1;  // -1: no state written yet
   HostReals2 state;
+  HostReals2 values;  // [local_chain][state_values]
 
   Impl(MPI_Comm c, std::string p, EnsembleLayout l)
       : comm(c),
         path(std::move(p)),
         layout(std::move(l)),
         state("phi4flow::io::EnsembleWriter::state", static_cast<std::size_t>(layout.local_chains),
-              static_cast<std::size_t>(layout.L) * static_cast<std::size_t>(layout.L)) {}
+              static_cast<std::size_t>(layout.L) * static_cast<std::size_t>(layout.L)),
+        values("phi4flow::io::EnsembleWriter::values", static_cast<std::size_t>(layout.local_chains),
+               layout.state_values.size()) {}
 };
 
 EnsembleWriter::EnsembleWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -364,15 +396,15 @@ EnsembleWriter EnsembleWriter::create(MPI_Comm comm, const std::string& path, co
   const Handle state = create_group(file, "state");
   const auto chains = static_cast<hsize_t>(lay.n_chains);
   const auto l = static_cast<hsize_t>(lay.L);
-  for (const auto& s : series_of(lay.L, lay.store_fields, lay.record_scalars)) {
+  for (const auto& s : series_of(lay.L, lay.store_fields, lay.record_scalars, lay.record_vectors)) {
     DatasetSpec spec;
     spec.dims = with_records(s, chains, 0);
     spec.max_dims = with_records(s, chains, H5S_UNLIMITED);
     // One chain per chunk, so no two ranks ever write the same chunk. Fields: one configuration per chunk,
     // so a reader can fetch single configurations and each carries its own checksum.
-    const hsize_t per_chunk = s.path == "configs/phi"  ? 1
-                              : s.path == "records/Gc" ? std::max<hsize_t>(1, kCorrelatorChunk / l)
-                                                       : kSeriesChunk;
+    const hsize_t per_chunk = s.path == "configs/phi" ? 1
+                              : !s.tail.empty()       ? std::max<hsize_t>(1, kCorrelatorChunk / l)
+                                                      : kSeriesChunk;
     spec.chunk = with_records(s, 1, per_chunk);
     spec.fletcher32 = s.path == "configs/phi";
     if (s.path == "configs/step")
@@ -383,6 +415,9 @@ EnsembleWriter EnsembleWriter::create(MPI_Comm comm, const std::string& path, co
   DatasetSpec state_spec;
   state_spec.dims = {2, chains, l * l};
   create_dataset<double>(state.get(), "phi", state_spec);
+  DatasetSpec value_spec;
+  value_spec.dims = {2, chains};
+  for (const auto& name : lay.state_values) create_dataset<double>(state.get(), name, value_spec);
   write_commit(configs.get(), 0, 0, -1);
   flush(file);
   return EnsembleWriter(std::move(impl));
@@ -404,12 +439,19 @@ EnsembleWriter EnsembleWriter::resume(MPI_Comm comm, const std::string& path, co
   check_matches(stored, impl->layout, path);
   check_same_attrs(file, "lattice", impl->layout.lattice, path);
   check_same_attrs(file, "action", impl->layout.action, path);
+  {
+    const Handle state = open_group(file, "state");
+    for (const auto& name : impl->layout.state_values)
+      if (!link_exists(state.get(), name))
+        throw InputError("cannot resume ensemble '" + path + "': it keeps no /state/" + name +
+                         ", which this run needs to continue its chains (written by another sampler?)");
+  }
 
   impl->n_complete = stored.n_complete;
   impl->next_step = stored.next_step;
   impl->state_slot = stored.state_slot;
   // Records of a block that was being written when the job died are dropped; the next append rewrites them.
-  for (const auto& s : series_of(stored.L, stored.has_fields, stored.scalars)) {
+  for (const auto& s : series_of(stored.L, stored.has_fields, stored.scalars, stored.vectors)) {
     const Handle dataset = open_dataset(file, s.path);
     auto dims = extent(dataset.get());
     if (dims[1] != static_cast<hsize_t>(stored.n_complete)) {
@@ -423,6 +465,14 @@ EnsembleWriter EnsembleWriter::resume(MPI_Comm comm, const std::string& path, co
     read_slab(state.get(), {static_cast<hsize_t>(impl->state_slot), static_cast<hsize_t>(layout.first_chain), 0},
               {1, static_cast<hsize_t>(layout.local_chains), impl->state.extent(1)}, impl->state.data(),
               transfer.get());
+    // One value per chain in each dataset; the View holds them [chain][value], so read through a column buffer.
+    std::vector<double> column(static_cast<std::size_t>(layout.local_chains));
+    for (std::size_t k = 0; k < impl->layout.state_values.size(); ++k) {
+      const Handle values = open_dataset(file, "state/" + impl->layout.state_values[k]);
+      read_slab(values.get(), {static_cast<hsize_t>(impl->state_slot), static_cast<hsize_t>(layout.first_chain)},
+                {1, static_cast<hsize_t>(layout.local_chains)}, column.data(), transfer.get());
+      for (std::size_t c = 0; c < column.size(); ++c) impl->values(c, k) = column[c];
+    }
   }
   flush(file);
   return EnsembleWriter(std::move(impl));
@@ -439,6 +489,9 @@ bool EnsembleWriter::has_state() const {
 }
 HostReals2 EnsembleWriter::state_phi() const {
   return impl_->state;
+}
+HostReals2 EnsembleWriter::state_values() const {
+  return impl_->values;
 }
 
 void EnsembleWriter::append(const RecordBlock& block) {
@@ -462,7 +515,7 @@ void EnsembleWriter::append(const RecordBlock& block) {
   const auto old_total = static_cast<hsize_t>(w.n_complete);
   const auto n = static_cast<hsize_t>(block.n);
   const Handle transfer = collective_transfer();
-  for (const auto& s : series_of(lay.L, lay.store_fields, lay.record_scalars)) {
+  for (const auto& s : series_of(lay.L, lay.store_fields, lay.record_scalars, lay.record_vectors)) {
     const Handle dataset = open_dataset(file, s.path);
     if (n > 0) set_extent(dataset.get(), with_records(s, chains, old_total + n));
     auto start = with_records(s, first, old_total);
@@ -474,6 +527,8 @@ void EnsembleWriter::append(const RecordBlock& block) {
       write_slab(dataset.get(), start, count, block.phi.data(), transfer.get());
     } else if (s.path == "records/Gc") {
       write_slab(dataset.get(), start, count, block.gc.data(), transfer.get());
+    } else if (!s.tail.empty()) {
+      write_slab(dataset.get(), start, count, block.vectors.at(s.path.substr(8)).data(), transfer.get());
     } else {
       write_slab(dataset.get(), start, count, block.scalars.at(s.path.substr(8)).data(), transfer.get());
     }
@@ -483,6 +538,12 @@ void EnsembleWriter::append(const RecordBlock& block) {
     const Handle state = open_dataset(file, "state/phi");
     write_slab(state.get(), {static_cast<hsize_t>(slot), first, 0}, {1, local, w.state.extent(1)},
                block.state_phi.data(), transfer.get());
+    std::vector<double> column(local);
+    for (std::size_t k = 0; k < lay.state_values.size(); ++k) {
+      for (std::size_t c = 0; c < local; ++c) column[c] = block.state_values(c, k);
+      const Handle values = open_dataset(file, "state/" + lay.state_values[k]);
+      write_slab(values.get(), {static_cast<hsize_t>(slot), first}, {1, local}, column.data(), transfer.get());
+    }
   }
   flush(file);
   const std::int64_t n_complete = w.n_complete + block.n;
@@ -493,6 +554,7 @@ void EnsembleWriter::append(const RecordBlock& block) {
   w.next_step = block.next_step;
   w.state_slot = slot;
   if (local > 0) Kokkos::deep_copy(w.state, block.state_phi);
+  if (local > 0 && !lay.state_values.empty()) Kokkos::deep_copy(w.values, block.state_values);
 }
 
 void EnsembleWriter::close() {
@@ -527,8 +589,9 @@ Ensemble read_ensemble(const std::string& path, bool read_fields) {
     ens.gc = HostReals3(alloc("gc"), chains, records, l);
     if (ens.has_fields && read_fields) ens.phi = HostReals3(alloc("phi"), chains, records, l * l);
     for (const auto& name : stored.scalars) ens.scalars[name] = HostReals2(alloc(name), chains, records);
+    for (const auto& name : stored.vectors) ens.vectors[name] = HostReals3(alloc(name), chains, records, l);
 
-    for (const auto& s : series_of(ens.L, ens.has_fields && read_fields, stored.scalars)) {
+    for (const auto& s : series_of(ens.L, ens.has_fields && read_fields, stored.scalars, stored.vectors)) {
       const Handle dataset = open_dataset(file.get(), s.path);
       const std::vector<hsize_t> start(2 + s.tail.size(), 0);
       const auto count = with_records(s, chains, records);
@@ -538,6 +601,8 @@ Ensemble read_ensemble(const std::string& path, bool read_fields) {
         read_slab(dataset.get(), start, count, ens.phi.data());
       else if (s.path == "records/Gc")
         read_slab(dataset.get(), start, count, ens.gc.data());
+      else if (!s.tail.empty())
+        read_slab(dataset.get(), start, count, ens.vectors.at(s.path.substr(8)).data());
       else
         read_slab(dataset.get(), start, count, ens.scalars.at(s.path.substr(8)).data());
     }

@@ -53,6 +53,9 @@ expect_error "train: --resume without checkpoint" "does not exist" train --confi
 echo "garbage" > "$tmp/corrupt.h5"
 expect_error "train: corrupt checkpoint" "$tmp/corrupt.h5" train --config "$input" --train.checkpoint="$tmp/corrupt.h5" --resume
 [ -e "$ckpt" ] && { echo "FAIL: a checkpoint was created" >&2; failures=$((failures + 1)); }
+expect_error "sample: no steps" "sample.steps" sample --config "$input" --sample.steps=0 --sample.output="$out"
+expect_error "sample: no output" "sample.output" sample --config <(grep -v '^output' "$input")
+expect_error "sample: missing checkpoint" "$tmp/none.h5" sample --config "$input" --checkpoint="$tmp/none.h5" --sample.output="$out"
 expect_error "analyze: missing ensemble" "$tmp/none.h5" analyze "$tmp/none.h5"
 echo "not hdf5" > "$tmp/text.h5"
 expect_error "analyze: not an HDF5 file" "$tmp/text.h5" analyze "$tmp/text.h5"

@@ -22,7 +22,8 @@ start_and_signal() {
   "$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --hmc.output="$tmp/$name.h5" > "$tmp/$name.log" &
   local pid=$! done_traj=""
   for _ in $(seq 1 600); do
-    done_traj=$(sed -n 's/^hmc: trajectory \([0-9]*\)\/.*/\1/p' "$tmp/$name.log" | tail -1)
+    # The log may not exist yet: the background job opens it only once it has started.
+    done_traj=$(sed -n 's/^hmc: trajectory \([0-9]*\)\/.*/\1/p' "$tmp/$name.log" 2>/dev/null | tail -1 || true)
     [ -n "$done_traj" ] && [ "$done_traj" -ge 1500 ] && break
     sleep 0.02
   done

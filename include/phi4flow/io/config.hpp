@@ -64,6 +64,17 @@ struct TrainConfig {
   double time_limit = 0.0;  ///< seconds of training after which to checkpoint and stop; 0: no limit
 };
 
+struct SampleConfig {
+  std::string output;
+  int chains_per_rank = 1;
+  int thermalisation = 100;  ///< MH steps before the first record (the chain starts from its first proposal)
+  int steps = 10000;         ///< MH steps per chain after thermalisation
+  int measure_every = 1;
+  int flush_every = 500;
+  int batch_size = 64;       ///< proposals drawn by one flow call (memory and speed only: results do not change)
+  bool store_fields = true;
+};
+
 /// Every section of the input file.
 struct Settings {
   LatticeConfig lattice;
@@ -72,6 +83,7 @@ struct Settings {
   HmcConfig hmc;
   FlowConfig flow;
   TrainConfig train;
+  SampleConfig sample;
 };
 
 /// Everything a command read from its input, for validation and for the output's provenance.
@@ -103,5 +115,6 @@ void check_output_path(const std::string& key, const std::string& path, bool for
 void validate(const RunConfig& run);
 void validate(const HmcConfig& hmc);
 void validate(const TrainConfig& train, int n_ranks);
+void validate(const SampleConfig& sample);
 
 }  // namespace phi4flow::io

@@ -31,6 +31,8 @@ struct EnsembleLayout {
   int local_chains = 0;
   bool store_fields = true;
   std::vector<std::string> record_scalars;  ///< names of the per-record scalar series (M, abs_M, dH, ...)
+  std::vector<std::string> record_vectors;  ///< names of further per-record series of L numbers, like Gc
+  std::vector<std::string> state_values;    ///< names of per-chain numbers kept with the state for resuming
   AttrList root, lattice, action, algorithm, rng;
 };
 
@@ -41,7 +43,9 @@ struct RecordBlock {
   HostReals3 phi;                             ///< [local_chain][n][L*L] (unused if !store_fields)
   std::map<std::string, HostReals2> scalars;  ///< one [local_chain][n] series per record_scalars name
   HostReals3 gc;                              ///< [local_chain][n][L] zero-momentum slice correlator
+  std::map<std::string, HostReals3> vectors;  ///< one [local_chain][n][L] series per record_vectors name
   HostReals2 state_phi;                       ///< [local_chain][L*L] field of each chain after the block
+  HostReals2 state_values;                    ///< [local_chain][state_values.size()] after the block
   std::int64_t next_step = 0;                 ///< the Monte Carlo step a resumed run starts with
 };
 
@@ -69,6 +73,8 @@ class EnsembleWriter {
   bool has_state() const;
   /// \brief [local_chain][L*L] this rank's chains after the last complete block (zeros if !has_state()).
   HostReals2 state_phi() const;
+  /// \brief [local_chain][k] the layout's state_values after the last complete block (zeros if !has_state()).
+  HostReals2 state_values() const;
 
   /// \brief Collective: every rank appends the same number of records (block.n, which may be 0 to save
   /// only the state). Extends the datasets, writes the records and the state, flushes, then commits the
@@ -96,6 +102,7 @@ struct Ensemble {
   HostReals3 phi;                                  ///< [chain][record][L*L]; empty unless read
   std::map<std::string, HostReals2> scalars;       ///< [chain][record] for each record series
   HostReals3 gc;                                   ///< [chain][record][L]
+  std::map<std::string, HostReals3> vectors;       ///< [chain][record][L] for each further series of L numbers
 };
 
 /// \brief Read an ensemble with one process (no MPI), only its first n_complete records. InputError naming

@@ -20,6 +20,7 @@ enum class Purpose : std::uint32_t {
   mh_accept = 5,     ///< Metropolis-Hastings test of a flow chain
   flow_init = 6,     ///< initial model parameters
   flow_eval = 7,     ///< latent z of the fresh samples that estimate the ESS during training
+  mh_proposal = 8,   ///< latent z of the flow proposal of a Metropolis-Hastings chain, per chain and MH step
   test = 99,         ///< reserved for tests
 };
 
@@ -75,5 +76,10 @@ class Philox {
 
 /// \brief Fill batch(b, s) with N(0,1) numbers of stream first_stream + b at the given step.
 void fill_normal(const Philox& gen, std::uint32_t first_stream, std::uint64_t step, const FieldBatch& batch);
+
+/// \brief Fill batch(b, s) with N(0,1) numbers of stream streams(b) at step steps(b): each row is keyed by its own
+/// (stream, step), so a row's numbers do not depend on which other rows share the batch.
+void fill_normal(const Philox& gen, const Kokkos::View<const std::uint32_t*, MemSpace>& streams,
+                 const Kokkos::View<const std::uint64_t*, MemSpace>& steps, const FieldBatch& batch);
 
 }  // namespace phi4flow::rng
