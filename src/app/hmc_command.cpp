@@ -37,6 +37,7 @@ io::EnsembleLayout hmc_layout(const io::Input& input, const Environment& env, co
   layout.first_chain = env.rank() * hmc.chains_per_rank;
   layout.local_chains = hmc.chains_per_rank;
   layout.store_fields = hmc.store_fields;
+  layout.capacity = hmc.trajectories / hmc.measure_every;
   layout.record_scalars = hmc_record_names();
   layout.root = io::provenance(input, env.size());
   layout.lattice = {{"L", std::int64_t{lattice.L}},

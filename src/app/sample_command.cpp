@@ -53,6 +53,7 @@ io::EnsembleLayout sample_layout(const io::Input& input, const Environment& env,
   layout.first_chain = env.rank() * sample.chains_per_rank;
   layout.local_chains = sample.chains_per_rank;
   layout.store_fields = sample.store_fields;
+  layout.capacity = sample.steps / sample.measure_every;
   layout.record_scalars = sample_record_names();
   layout.record_vectors = {"proposal_Gc"};
   layout.state_values = state_value_names;

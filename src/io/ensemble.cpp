@@ -8,6 +8,7 @@
 #include "phi4flow/io/ensemble.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -348,6 +349,7 @@ struct EnsembleWriter::Impl {
   std::int64_t n_complete = 0;
   std::int64_t next_step = 0;
   std::int64_t state_slot = -1;  // -1: no state written yet
+  std::int64_t allocated = 0;    // records per chain the datasets can hold
   HostReals2 state;
   HostReals2 values;  // [local_chain][state_values]
 
@@ -359,6 +361,16 @@ struct EnsembleWriter::Impl {
               static_cast<std::size_t>(layout.L) * static_cast<std::size_t>(layout.L)),
         values("phi4flow::io::EnsembleWriter::values", static_cast<std::size_t>(layout.local_chains),
                layout.state_values.size()) {}
+
+  /// Extend every record dataset to `records` per chain (collective; a metadata change, so kept out of the
+  /// appends that fit the planned capacity) and flush.
+  void grow(std::int64_t records) {
+    const auto chains = static_cast<hsize_t>(layout.n_chains);
+    for (const auto& s : series_of(layout.L, layout.store_fields, layout.record_scalars, layout.record_vectors))
+      set_extent(open_dataset(file.get(), s.path).get(), with_records(s, chains, static_cast<hsize_t>(records)));
+    flush(file.get());
+    allocated = records;
+  }
 };
 
 EnsembleWriter::EnsembleWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -398,7 +410,7 @@ EnsembleWriter EnsembleWriter::create(MPI_Comm comm, const std::string& path, co
   const auto l = static_cast<hsize_t>(lay.L);
   for (const auto& s : series_of(lay.L, lay.store_fields, lay.record_scalars, lay.record_vectors)) {
     DatasetSpec spec;
-    spec.dims = with_records(s, chains, 0);
+    spec.dims = with_records(s, chains, static_cast<hsize_t>(lay.capacity));
     spec.max_dims = with_records(s, chains, H5S_UNLIMITED);
     // One chain per chunk, so no two ranks ever write the same chunk. Fields: one configuration per chunk,
     // so a reader can fetch single configurations and each carries its own checksum.
@@ -418,6 +430,7 @@ EnsembleWriter EnsembleWriter::create(MPI_Comm comm, const std::string& path, co
   DatasetSpec value_spec;
   value_spec.dims = {2, chains};
   for (const auto& name : lay.state_values) create_dataset<double>(state.get(), name, value_spec);
+  impl->allocated = lay.capacity;
   write_commit(configs.get(), 0, 0, -1);
   flush(file);
   return EnsembleWriter(std::move(impl));
@@ -450,15 +463,13 @@ EnsembleWriter EnsembleWriter::resume(MPI_Comm comm, const std::string& path, co
   impl->n_complete = stored.n_complete;
   impl->next_step = stored.next_step;
   impl->state_slot = stored.state_slot;
-  // Records of a block that was being written when the job died are dropped; the next append rewrites them.
-  for (const auto& s : series_of(stored.L, stored.has_fields, stored.scalars, stored.vectors)) {
-    const Handle dataset = open_dataset(file, s.path);
-    auto dims = extent(dataset.get());
-    if (dims[1] != static_cast<hsize_t>(stored.n_complete)) {
-      dims[1] = static_cast<hsize_t>(stored.n_complete);
-      set_extent(dataset.get(), dims);
-    }
-  }
+  // Records beyond n_complete (a block being written when the job died) are garbage that the next append
+  // overwrites. The datasets only grow here, to the capacity this run plans, before any record is written.
+  std::int64_t allocated = std::numeric_limits<std::int64_t>::max();
+  for (const auto& s : series_of(stored.L, stored.has_fields, stored.scalars, stored.vectors))
+    allocated = std::min(allocated, static_cast<std::int64_t>(extent(open_dataset(file, s.path).get())[1]));
+  impl->allocated = allocated;
+  if (impl->layout.capacity > allocated) impl->grow(impl->layout.capacity);
   if (impl->state_slot >= 0) {
     const Handle state = open_dataset(file, "state/phi");
     const Handle transfer = collective_transfer();
@@ -509,15 +520,14 @@ void EnsembleWriter::append(const RecordBlock& block) {
     throw RuntimeError("ensemble block: ranks disagree on the number of records or on next_step");
 
   const hid_t file = w.file.get();
-  const auto chains = static_cast<hsize_t>(lay.n_chains);
   const auto first = static_cast<hsize_t>(lay.first_chain);
   const auto local = static_cast<hsize_t>(lay.local_chains);
   const auto old_total = static_cast<hsize_t>(w.n_complete);
   const auto n = static_cast<hsize_t>(block.n);
+  if (static_cast<std::int64_t>(old_total + n) > w.allocated) w.grow(static_cast<std::int64_t>(old_total + n));
   const Handle transfer = collective_transfer();
   for (const auto& s : series_of(lay.L, lay.store_fields, lay.record_scalars, lay.record_vectors)) {
     const Handle dataset = open_dataset(file, s.path);
-    if (n > 0) set_extent(dataset.get(), with_records(s, chains, old_total + n));
     auto start = with_records(s, first, old_total);
     std::fill(start.begin() + 2, start.end(), 0);  // the tail (site, time) dimensions start at 0
     const auto count = with_records(s, local, n);

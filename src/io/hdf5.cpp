@@ -333,6 +333,9 @@ Handle create_dataset(hid_t loc, const std::string& name, const DatasetSpec& spe
   track_attr_order(dcpl.get());
   if (!spec.chunk.empty()) checked(loc, what, [&] { return H5Pset_chunk(dcpl.get(), rank, spec.chunk.data()); });
   if (spec.fletcher32) checked(loc, what, [&] { return H5Pset_fletcher32(dcpl.get()); });
+  // Storage is allocated when it is created (parallel HDF5 does so anyway); writing fill values into it would
+  // double the I/O of a preallocated ensemble, and nothing reads storage before writing it.
+  checked(loc, what, [&] { return H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER); });
   return Handle(checked(loc, what, [&] {
     return H5Dcreate2(loc, name.c_str(), file_type<T>(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT);
   }));

@@ -30,6 +30,10 @@ struct EnsembleLayout {
   int first_chain = 0;
   int local_chains = 0;
   bool store_fields = true;
+  /// Records per chain to allocate when the file is created (or grown to on resume). Appends within it change
+  /// no HDF5 metadata but the commit record, which is what makes a kill during a write harmless; appends
+  /// beyond it extend the datasets (metadata changes again).
+  std::int64_t capacity = 0;
   std::vector<std::string> record_scalars;  ///< names of the per-record scalar series (M, abs_M, dH, ...)
   std::vector<std::string> record_vectors;  ///< names of further per-record series of L numbers, like Gc
   std::vector<std::string> state_values;    ///< names of per-chain numbers kept with the state for resuming
