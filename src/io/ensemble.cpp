@@ -8,6 +8,7 @@
 #include "phi4flow/io/ensemble.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 #include <cstring>
 #include <filesystem>
@@ -393,7 +394,10 @@ EnsembleWriter EnsembleWriter::create(MPI_Comm comm, const std::string& path, co
   broadcast_attrs(comm, impl->layout);
   if (broadcast_flag(comm, rank_of(comm) == 0 && file_exists(path)) && !overwrite)
     throw InputError("ensemble file '" + path + "' already exists: resume it, remove it, or allow overwriting");
-  impl->file = create_file(path, overwrite, comm);
+  // Built under a temporary name and renamed into place once its structure is on disk: a job killed while
+  // creating leaves no half-made file under `path` (and an overwritten file stays intact until then).
+  const std::string building = path + ".creating";
+  impl->file = create_file(building, true, comm);
   const hid_t file = impl->file.get();
   const EnsembleLayout& lay = impl->layout;
 
@@ -433,6 +437,8 @@ EnsembleWriter EnsembleWriter::create(MPI_Comm comm, const std::string& path, co
   impl->allocated = lay.capacity;
   write_commit(configs.get(), 0, 0, -1);
   flush(file);
+  const bool renamed = broadcast_flag(comm, rank_of(comm) == 0 && std::rename(building.c_str(), path.c_str()) == 0);
+  if (!renamed) throw RuntimeError("cannot rename '" + building + "' to '" + path + "'");
   return EnsembleWriter(std::move(impl));
 }
 
