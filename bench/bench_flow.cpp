@@ -112,8 +112,8 @@ int main(int argc, char** argv) {
                 cfg.fft_planning == flow::FftPlanning::measure ? "measure" : "estimate");
     std::printf("Work counts a real FFT as 2.5 N log2 N and sin/cos as 1; best of repeated calls.\n");
     std::printf("Measured FMA rate of this core: %.2f GFLOP/s; %%peak = achieved / that.\n\n", peak);
-    std::printf("%4s %6s | %10s %12s %8s %6s | %10s %12s %8s\n", "L", "batch", "GFLOP/step", "s/train step",
-                "GFLOP/s", "%peak", "GFLOP/smp", "s/sample", "GFLOP/s");
+    std::printf("%4s %6s | %10s %12s %8s %6s | %10s %12s %8s\n", "L", "batch", "GFLOP/step", "s/train step", "GFLOP/s",
+                "%peak", "GFLOP/smp", "s/sample", "GFLOP/s");
   }
   double rate = 0.0;  // last achieved training rate, to predict the next size's time
   for (int L : sizes)
@@ -145,10 +145,9 @@ int main(int argc, char** argv) {
       const double t_sample = seconds_per_call([&] { model.sample(z, phi, log_q); }, min_total);
       rate = work.train_step / t_train;
       if (root)
-        std::printf("%4d %6d | %10.2f %12.4g %8.2f %5.0f%% | %10.2f %12.4g %8.2f\n", L, batch,
-                    work.train_step / 1e9, t_train, work.train_step / t_train / 1e9,
-                    100.0 * work.train_step / t_train / 1e9 / peak, work.sample / 1e9, t_sample,
-                    work.sample / t_sample / 1e9);
+        std::printf("%4d %6d | %10.2f %12.4g %8.2f %5.0f%% | %10.2f %12.4g %8.2f\n", L, batch, work.train_step / 1e9,
+                    t_train, work.train_step / t_train / 1e9, 100.0 * work.train_step / t_train / 1e9 / peak,
+                    work.sample / 1e9, t_sample, work.sample / t_sample / 1e9);
     }
   return 0;
 }

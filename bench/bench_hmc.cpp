@@ -53,8 +53,9 @@ int main(int argc, char** argv) {
   if (env.rank() != 0) return 0;
   std::printf("Kokkos execution space: %s; copy bandwidth %.2f GB/s (read + write)\n", ExecSpace::name(),
               bandwidth / 1e9);
-  std::printf("Floors: action reads 8 B/site; force reads 8 and writes 8 B/site; a leapfrog step (fused force+kick, drift)"
-              " moves 48 B/site.\n\n");
+  std::printf(
+      "Floors: action reads 8 B/site; force reads 8 and writes 8 B/site; a leapfrog step (fused force+kick, drift)"
+      " moves 48 B/site.\n\n");
   std::printf("%5s %6s | %12s %8s | %12s %8s | %11s %11s %8s\n", "L", "batch", "action/s", "%floor", "force/s",
               "%floor", "traj/s", "sites*step/s", "%floor");
   const std::vector<int> sizes = quick ? std::vector<int>{32} : std::vector<int>{32, 64, 128};
@@ -74,12 +75,12 @@ int main(int argc, char** argv) {
     const double action_floor = 8.0 * sites / bandwidth, force_floor = 16.0 * sites / bandwidth;
     const double leapfrog_site_steps = sites * hmc.params().leapfrog_steps;
     const double traj_floor = 48.0 * leapfrog_site_steps / bandwidth;
-    std::printf("%5d %6d | %12.4g %7.0f%% | %12.4g %7.0f%% | %11.4g %11.4g %7.0f%%\n", L, batch,
-                batch / t_action.min, 100 * action_floor / t_action.min, batch / t_force.min,
-                100 * force_floor / t_force.min, batch / t_traj.min, leapfrog_site_steps / t_traj.min,
-                100 * traj_floor / t_traj.min);
+    std::printf("%5d %6d | %12.4g %7.0f%% | %12.4g %7.0f%% | %11.4g %11.4g %7.0f%%\n", L, batch, batch / t_action.min,
+                100 * action_floor / t_action.min, batch / t_force.min, 100 * force_floor / t_force.min,
+                batch / t_traj.min, leapfrog_site_steps / t_traj.min, 100 * traj_floor / t_traj.min);
   }
-  std::printf("\n(action/s, force/s: field evaluations per second; traj/s: chain trajectories per second, "
-              "10 leapfrog steps each; %%floor: bandwidth floor time / measured time)\n");
+  std::printf(
+      "\n(action/s, force/s: field evaluations per second; traj/s: chain trajectories per second, "
+      "10 leapfrog steps each; %%floor: bandwidth floor time / measured time)\n");
   return 0;
 }

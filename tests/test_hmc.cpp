@@ -98,7 +98,8 @@ TEST(Hmc, FreeFieldReproducesExactPropagator) {
   hmc.initial_fields(phi);
   BatchScalars S("S", n_chains);
 
-  // Primaries per chain: M, M^2, gc(t) for t <= L/2, and C(x) = (1/N) sum_y phi(y) phi(y + x) at x = (1,0), (1,1), (2,1).
+  // Primaries per chain: M, M^2, gc(t) for t <= L/2, and C(x) = (1/N) sum_y phi(y) phi(y + x) at x = (1,0), (1,1),
+  // (2,1).
   const std::vector<Site> displacements = {{1, 0}, {1, 1}, {2, 1}};
   const int n_gc = L / 2 + 1;
   std::vector<stats::Replicas> primaries(2 + n_gc + displacements.size(), stats::Replicas(n_chains));
@@ -132,8 +133,8 @@ TEST(Hmc, FreeFieldReproducesExactPropagator) {
     return stats::gamma_method_derived({primaries[0], primaries[alpha]},
                                        [](const std::vector<double>& a) { return a[1] - a[0] * a[0]; });
   };
-  const auto chi2 = stats::gamma_method_derived(
-      {primaries[0], primaries[1]}, [n](const std::vector<double>& a) { return n * (a[1] - a[0] * a[0]); });
+  const auto chi2 = stats::gamma_method_derived({primaries[0], primaries[1]},
+                                                [n](const std::vector<double>& a) { return n * (a[1] - a[0] * a[0]); });
   const double exact_chi2 = free_field::susceptibility(m2);
   EXPECT_LT(std::abs(chi2.value - exact_chi2), 4 * chi2.error) << chi2.value << " +- " << chi2.error;
   EXPECT_GT(std::abs(chi2.value - free_field::susceptibility(1.1 * m2)), 4 * chi2.error);

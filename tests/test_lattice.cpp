@@ -8,7 +8,9 @@
 
 using phi4flow::Lattice;
 
-TEST(Lattice, RejectsTooSmall) { EXPECT_THROW(Lattice(1), phi4flow::InputError); }
+TEST(Lattice, RejectsTooSmall) {
+  EXPECT_THROW(Lattice(1), phi4flow::InputError);
+}
 
 TEST(Lattice, IndexCoordsRoundTripAndNeighbours) {
   const Lattice lat(5);

@@ -26,7 +26,7 @@ namespace detail {
 }  // namespace phi4flow
 
 /// Internal invariant that stays on in release builds: throws RuntimeError with file and line.
-#define PHI4FLOW_CHECK(cond, msg)                                                   \
-  do {                                                                              \
+#define PHI4FLOW_CHECK(cond, msg)                                                           \
+  do {                                                                                      \
     if (!(cond)) ::phi4flow::detail::throw_check_failure(#cond, __FILE__, __LINE__, (msg)); \
   } while (false)

@@ -3,11 +3,11 @@
 
 #include <fftw3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
-#include <functional>
 #include <cstdio>
-#include <algorithm>
+#include <functional>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -27,7 +27,9 @@ namespace {
 
 using Series = stats::Replicas;
 
-Estimate from_gamma(const stats::GammaResult& g) { return Estimate{g.value, g.error, g.tau_int, g.tau_int_error}; }
+Estimate from_gamma(const stats::GammaResult& g) {
+  return Estimate{g.value, g.error, g.tau_int, g.tau_int_error};
+}
 
 /// Records [discard, n) of every chain of a [chain, record] dataset as replicas.
 Series replicas_of(const io::HostReals2& data, long discard) {
@@ -67,10 +69,10 @@ std::vector<Series> orbit_correlators(const io::Ensemble& ens, long discard, con
   const int L = ens.L, n = L * L, nk = L * (L / 2 + 1);
   std::vector<double> field(n), corr(n);
   std::vector<std::complex<double>> spectrum(nk);
-  fftw_plan forward = fftw_plan_dft_r2c_2d(L, L, field.data(), reinterpret_cast<fftw_complex*>(spectrum.data()),
-                                           FFTW_ESTIMATE);
-  fftw_plan backward = fftw_plan_dft_c2r_2d(L, L, reinterpret_cast<fftw_complex*>(spectrum.data()), corr.data(),
-                                            FFTW_ESTIMATE);
+  fftw_plan forward =
+      fftw_plan_dft_r2c_2d(L, L, field.data(), reinterpret_cast<fftw_complex*>(spectrum.data()), FFTW_ESTIMATE);
+  fftw_plan backward =
+      fftw_plan_dft_c2r_2d(L, L, reinterpret_cast<fftw_complex*>(spectrum.data()), corr.data(), FFTW_ESTIMATE);
   std::vector<int> orbit_size(n_orbits, 0);
   for (int s = 0; s < n; ++s) ++orbit_size[orbit_of[s]];
   std::vector<Series> result(n_orbits, Series(ens.n_chains));
@@ -92,8 +94,8 @@ std::vector<Series> orbit_correlators(const io::Ensemble& ens, long discard, con
 /// The pole mass from the primaries with Gamma-method and jackknife errors. Where noise makes a slice ratio fall
 /// below 1 the mass is undefined: the estimate is then NaN (null in JSON) with a warning, not a failed analysis.
 void pole_mass_estimate(const std::vector<Series>& primaries,
-                        const std::function<double(const std::vector<double>&)>& f, long total,
-                        const std::string& what, EnsembleAnalysis& out, Estimate& estimate, double& jackknife_error) {
+                        const std::function<double(const std::vector<double>&)>& f, long total, const std::string& what,
+                        EnsembleAnalysis& out, Estimate& estimate, double& jackknife_error) {
   try {
     estimate = from_gamma(stats::gamma_method_derived(primaries, f));
     std::vector<std::vector<double>> flat;
@@ -155,10 +157,9 @@ void reweight_proposals(const io::Ensemble& ens, long discard, EnsembleAnalysis&
   };
   out.reweighted_chi2 = from_gamma(stats::gamma_method_derived({W, WM, WM2}, chi2_of));
   const long total = out.n_proposals;
-  out.reweighted_chi2_jackknife_error =
-      stats::jackknife({concatenated(W), concatenated(WM), concatenated(WM2)}, chi2_of,
-                       bin_size_for(out.reweighted_chi2.tau_int, total))
-          .error;
+  out.reweighted_chi2_jackknife_error = stats::jackknife({concatenated(W), concatenated(WM), concatenated(WM2)},
+                                                         chi2_of, bin_size_for(out.reweighted_chi2.tau_int, total))
+                                            .error;
 
   // Primaries W, W M, W gc(0..L-1): Gc(t) = <gc(t)> - <M>^2 with reweighted means.
   const io::HostReals3& gc = ens.vectors.at("proposal_Gc");
@@ -174,9 +175,9 @@ void reweight_proposals(const io::Ensemble& ens, long discard, EnsembleAnalysis&
     return a[2 + t] / a[0] - m * m;
   };
   for (int t = 0; t < L; ++t) {
-    out.reweighted_Gc.push_back(from_gamma(stats::gamma_method_derived(
-        {primaries[0], primaries[1], primaries[2 + t]},
-        [&](const std::vector<double>& a) { return connected(a, 0); })));
+    out.reweighted_Gc.push_back(
+        from_gamma(stats::gamma_method_derived({primaries[0], primaries[1], primaries[2 + t]},
+                                               [&](const std::vector<double>& a) { return connected(a, 0); })));
   }
   const auto mass_of = [&](const std::vector<double>& a) {
     std::vector<double> Gc(L);
@@ -297,8 +298,8 @@ std::string format_table(const EnsembleAnalysis& r) {
   out << line;
   if (r.has_proposals) {
     std::snprintf(line, sizeof line,
-                  "proposals: %ld, ESS %.4f (math.md Eq. 10); reweighted from them (sum w O / sum w):\n",
-                  r.n_proposals, r.proposal_ess);
+                  "proposals: %ld, ESS %.4f (math.md Eq. 10); reweighted from them (sum w O / sum w):\n", r.n_proposals,
+                  r.proposal_ess);
     out << line;
     for (const auto& [name, e] : r.reweighted) row(name, e);
     row("chi2", r.reweighted_chi2);

@@ -17,13 +17,13 @@ int analyze_command(const Environment& env, int argc, char** argv) {
   std::string ensemble_path, output, compare_path;
   long discard = 0;
   po::options_description options("phi4flow analyze ENSEMBLE.h5 [options]");
-  options.add_options()
-      ("help,h", "show this help")
-      ("ensemble", po::value(&ensemble_path), "ensemble file written by 'phi4flow hmc' or 'phi4flow sample'")
-      ("compare", po::value(&compare_path), "a second ensemble (same --discard): print both side by side with the "
-       "differences in units of their combined error, and write its results next to it too")
-      ("discard", po::value(&discard)->default_value(0), "records to drop at the start of every chain")
-      ("output,o", po::value(&output), "results file (JSON); default: ENSEMBLE with .results.json");
+  options.add_options()("help,h", "show this help")("ensemble", po::value(&ensemble_path),
+                                                    "ensemble file written by 'phi4flow hmc' or 'phi4flow sample'")(
+      "compare", po::value(&compare_path),
+      "a second ensemble (same --discard): print both side by side with the "
+      "differences in units of their combined error, and write its results next to it too")(
+      "discard", po::value(&discard)->default_value(0), "records to drop at the start of every chain")(
+      "output,o", po::value(&output), "results file (JSON); default: ENSEMBLE with .results.json");
   po::positional_options_description positional;
   positional.add("ensemble", 1);
   po::variables_map values;

@@ -81,7 +81,8 @@ io::RecordBlock leading_records(const io::RecordBlock& block, int L, bool store_
   const auto head = std::make_pair(0, block.n);
   Kokkos::deep_copy(out.step, Kokkos::subview(block.step, Kokkos::ALL, head));
   if (store_fields) Kokkos::deep_copy(out.phi, Kokkos::subview(block.phi, Kokkos::ALL, head, Kokkos::ALL));
-  for (auto& [name, series] : out.scalars) Kokkos::deep_copy(series, Kokkos::subview(block.scalars.at(name), Kokkos::ALL, head));
+  for (auto& [name, series] : out.scalars)
+    Kokkos::deep_copy(series, Kokkos::subview(block.scalars.at(name), Kokkos::ALL, head));
   Kokkos::deep_copy(out.gc, Kokkos::subview(block.gc, Kokkos::ALL, head, Kokkos::ALL));
   Kokkos::deep_copy(out.state_phi, block.state_phi);
   out.next_step = block.next_step;
@@ -101,14 +102,13 @@ int hmc_command(const Environment& env, int argc, char** argv) {
   io::validate(hmc_cfg);
   const Lattice lattice(settings.lattice.L);
   const Phi4Action action(lattice, Couplings{action_cfg.m2, action_cfg.lam});
-  check_on_root(env.comm(),
-                [&] { io::check_output_path("hmc.output", hmc_cfg.output, input.force, input.resume); });
+  check_on_root(env.comm(), [&] { io::check_output_path("hmc.output", hmc_cfg.output, input.force, input.resume); });
 
   const int chains = hmc_cfg.chains_per_rank;
   const int first_chain = env.rank() * chains;
   const int L = lattice.extent();
-  Hmc hmc(action, HmcParams{hmc_cfg.trajectory_length, hmc_cfg.leapfrog_steps},
-          static_cast<std::uint32_t>(run.seed), first_chain, chains);
+  Hmc hmc(action, HmcParams{hmc_cfg.trajectory_length, hmc_cfg.leapfrog_steps}, static_cast<std::uint32_t>(run.seed),
+          first_chain, chains);
   FieldBatch phi("phi4flow::hmc::phi", chains, lattice.volume());
   const auto layout = hmc_layout(input, env, settings);
 
@@ -118,14 +118,15 @@ int hmc_command(const Environment& env, int argc, char** argv) {
     const io::Ensemble existing = io::read_ensemble(hmc_cfg.output, false);
     const std::string source = "ensemble '" + hmc_cfg.output + "'";
     io::AttrList algorithm = layout.algorithm;
-    algorithm.erase(std::remove_if(algorithm.begin(), algorithm.end(),
-                                   [](const auto& a) { return a.first == "trajectories"; }),
-                    algorithm.end());
+    algorithm.erase(
+        std::remove_if(algorithm.begin(), algorithm.end(), [](const auto& a) { return a.first == "trajectories"; }),
+        algorithm.end());
     io::require_match(algorithm, existing.algorithm, source);
     io::require_match(layout.rng, existing.rng, source);
   }
-  io::EnsembleWriter writer = input.resume ? io::EnsembleWriter::resume(env.comm(), hmc_cfg.output, layout)
-                                           : io::EnsembleWriter::create(env.comm(), hmc_cfg.output, layout, input.force);
+  io::EnsembleWriter writer = input.resume
+                                  ? io::EnsembleWriter::resume(env.comm(), hmc_cfg.output, layout)
+                                  : io::EnsembleWriter::create(env.comm(), hmc_cfg.output, layout, input.force);
   std::int64_t step = writer.next_step();
   if (writer.has_state()) {
     Kokkos::deep_copy(phi, writer.state_phi());
@@ -136,8 +137,8 @@ int hmc_command(const Environment& env, int argc, char** argv) {
   const std::int64_t total = std::int64_t{hmc_cfg.thermalisation} + hmc_cfg.trajectories;
   const bool root = env.rank() == 0;
   if (root) {
-    std::printf("phi4flow hmc: L = %d, m2 = %g, lam = %g, %d chains on %d ranks, %lld trajectories per chain%s\n",
-                L, action_cfg.m2, action_cfg.lam, env.size() * chains, env.size(), static_cast<long long>(total),
+    std::printf("phi4flow hmc: L = %d, m2 = %g, lam = %g, %d chains on %d ranks, %lld trajectories per chain%s\n", L,
+                action_cfg.m2, action_cfg.lam, env.size() * chains, env.size(), static_cast<long long>(total),
                 step > 0 ? (", resuming at trajectory " + std::to_string(step)).c_str() : "");
   }
   Progress progress("hmc: trajectory", total, run.progress_interval, root);
@@ -205,14 +206,16 @@ int hmc_command(const Environment& env, int argc, char** argv) {
   const std::int64_t records = writer.records_complete();
   writer.close();
   if (root && stop_signal) {
-    std::printf("phi4flow hmc: stopped by signal %d after trajectory %lld; %lld records per chain saved in %s; "
-                "continue with --resume\n",
-                stop_signal, static_cast<long long>(step), static_cast<long long>(records), hmc_cfg.output.c_str());
+    std::printf(
+        "phi4flow hmc: stopped by signal %d after trajectory %lld; %lld records per chain saved in %s; "
+        "continue with --resume\n",
+        stop_signal, static_cast<long long>(step), static_cast<long long>(records), hmc_cfg.output.c_str());
   } else if (root) {
-    std::printf("phi4flow hmc: done in %.1f s; acceptance %.4f over %ld trajectories this run; %lld records per "
-                "chain in %s\n",
-                progress.elapsed(), sums[1] ? static_cast<double>(sums[0]) / sums[1] : 0.0, sums[1],
-                static_cast<long long>(records), hmc_cfg.output.c_str());
+    std::printf(
+        "phi4flow hmc: done in %.1f s; acceptance %.4f over %ld trajectories this run; %lld records per "
+        "chain in %s\n",
+        progress.elapsed(), sums[1] ? static_cast<double>(sums[0]) / sums[1] : 0.0, sums[1],
+        static_cast<long long>(records), hmc_cfg.output.c_str());
   }
   return stop_signal ? exit_interrupted : 0;
 }

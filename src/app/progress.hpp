@@ -10,8 +10,12 @@ namespace phi4flow::app {
 class Progress {
  public:
   Progress(std::string what, long total, double interval_seconds, bool print)
-      : what_(std::move(what)), total_(total), interval_(interval_seconds), print_(print),
-        start_(Clock::now()), last_(start_) {}
+      : what_(std::move(what)),
+        total_(total),
+        interval_(interval_seconds),
+        print_(print),
+        start_(Clock::now()),
+        last_(start_) {}
 
   double elapsed() const { return seconds_since(start_); }
 
@@ -32,14 +36,15 @@ class Progress {
 
  private:
   using Clock = std::chrono::steady_clock;
-  static double seconds_since(Clock::time_point t) {
-    return std::chrono::duration<double>(Clock::now() - t).count();
-  }
+  static double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
   static std::string format_time(double s) {
     char text[32];
-    if (s < 120) std::snprintf(text, sizeof text, "%.0fs", s);
-    else if (s < 7200) std::snprintf(text, sizeof text, "%.1fmin", s / 60);
-    else std::snprintf(text, sizeof text, "%.1fh", s / 3600);
+    if (s < 120)
+      std::snprintf(text, sizeof text, "%.0fs", s);
+    else if (s < 7200)
+      std::snprintf(text, sizeof text, "%.1fmin", s / 60);
+    else
+      std::snprintf(text, sizeof text, "%.1fh", s / 3600);
     return text;
   }
 

@@ -19,9 +19,8 @@ int solver_error_command(const Environment& env, int argc, char** argv) {
   namespace po = io::po;
   int samples = 200, factor = 4;
   po::options_description extra("solver-error");
-  extra.add_options()
-      ("samples", po::value(&samples)->default_value(samples), "latent samples to compare")
-      ("factor", po::value(&factor)->default_value(factor), "the reference uses factor x flow.ode_steps steps");
+  extra.add_options()("samples", po::value(&samples)->default_value(samples), "latent samples to compare")(
+      "factor", po::value(&factor)->default_value(factor), "the reference uses factor x flow.ode_steps steps");
   io::Settings settings;
   io::Input input;
   if (!io::parse_input("solver-error", argc, argv, settings, input, env.rank() == 0, extra)) return 0;
@@ -48,8 +47,8 @@ int solver_error_command(const Environment& env, int argc, char** argv) {
   FieldBatch z("z", samples, lattice.volume()), phi("phi", samples, lattice.volume()),
       phi_fine("phi_fine", samples, lattice.volume());
   BatchScalars log_q("log_q", samples), log_q_fine("log_q_fine", samples), S("S", samples);
-  rng::fill_normal(rng::Philox(static_cast<std::uint32_t>(settings.run.seed), rng::Purpose::flow_eval), 0,
-                   0xFFFFFFFFu, z);
+  rng::fill_normal(rng::Philox(static_cast<std::uint32_t>(settings.run.seed), rng::Purpose::flow_eval), 0, 0xFFFFFFFFu,
+                   z);
   model->sample(z, phi, log_q);
   fine->sample(z, phi_fine, log_q_fine);
   action.action(phi, S);
@@ -68,12 +67,13 @@ int solver_error_command(const Environment& env, int argc, char** argv) {
     w_mean += (-h_S(b) - h_q(b)) / samples;
   }
   for (int b = 0; b < samples; ++b) w_var += std::pow(-h_S(b) - h_q(b) - w_mean, 2) / (samples - 1);
-  std::printf("solver error of %s (%d RK4 steps) against %d steps, %d samples:\n"
-              "  |log q difference|: mean %.3e, max %.3e\n"
-              "  max |phi difference| over sites and samples: %.3e\n"
-              "  for scale: standard deviation of log w = -S - log q over the samples: %.3e\n",
-              settings.train.checkpoint.c_str(), settings.flow.ode_steps, settings.flow.ode_steps * factor, samples,
-              mean, worst, field, std::sqrt(w_var));
+  std::printf(
+      "solver error of %s (%d RK4 steps) against %d steps, %d samples:\n"
+      "  |log q difference|: mean %.3e, max %.3e\n"
+      "  max |phi difference| over sites and samples: %.3e\n"
+      "  for scale: standard deviation of log w = -S - log q over the samples: %.3e\n",
+      settings.train.checkpoint.c_str(), settings.flow.ode_steps, settings.flow.ode_steps * factor, samples, mean,
+      worst, field, std::sqrt(w_var));
   return 0;
 }
 

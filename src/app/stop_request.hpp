@@ -10,7 +10,9 @@ namespace phi4flow::app {
 
 namespace detail {
 inline volatile std::sig_atomic_t stop_signal = 0;
-inline void record_signal(int signal) { stop_signal = signal; }
+inline void record_signal(int signal) {
+  stop_signal = signal;
+}
 }  // namespace detail
 
 /// Exit status of a run that stopped early on a signal after saving its work; resume it with --resume.

@@ -9,10 +9,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <limits>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <set>
 
 #include "phi4flow/error.hpp"

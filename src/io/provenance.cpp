@@ -22,14 +22,10 @@ std::string utc_now() {
 AttrList provenance(const Input& input, int n_ranks) {
   char host[256] = "unknown";
   gethostname(host, sizeof host - 1);
-  AttrList attrs = {{"code", std::string("phi4flow")},
-                    {"code_version", std::string(version_string)},
-                    {"git_commit", std::string(git_hash)},
-                    {"created", utc_now()},
-                    {"host", std::string(host)},
-                    {"mpi_ranks", static_cast<std::int64_t>(n_ranks)},
-                    {"command_line", input.command_line},
-                    {"input_file", input.config_path},
+  AttrList attrs = {{"code", std::string("phi4flow")},     {"code_version", std::string(version_string)},
+                    {"git_commit", std::string(git_hash)}, {"created", utc_now()},
+                    {"host", std::string(host)},           {"mpi_ranks", static_cast<std::int64_t>(n_ranks)},
+                    {"command_line", input.command_line},  {"input_file", input.config_path},
                     {"input_text", input.config_text}};
   if (const char* job = std::getenv("SLURM_JOB_ID")) attrs.emplace_back("slurm_job_id", std::string(job));
   return attrs;

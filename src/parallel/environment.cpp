@@ -14,7 +14,8 @@ Environment::Environment(int& argc, char**& argv) {
   // Kokkos 3.4 also answers unprefixed flags such as --help; hand it only its --kokkos-* flags and keep the
   // rest for the application.
   std::vector<char*> kokkos_args = {argv[0]}, app_args = {argv[0]};
-  for (int i = 1; i < argc; ++i) (std::strncmp(argv[i], "--kokkos-", 9) == 0 ? kokkos_args : app_args).push_back(argv[i]);
+  for (int i = 1; i < argc; ++i)
+    (std::strncmp(argv[i], "--kokkos-", 9) == 0 ? kokkos_args : app_args).push_back(argv[i]);
   int kokkos_argc = static_cast<int>(kokkos_args.size());
   Kokkos::initialize(kokkos_argc, kokkos_args.data());
   for (std::size_t i = 0; i < app_args.size(); ++i) argv[i] = app_args[i];

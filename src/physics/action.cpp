@@ -7,8 +7,7 @@
 
 namespace phi4flow {
 
-Phi4Action::Phi4Action(const Lattice& lattice, const Couplings& couplings)
-    : lattice_(lattice), couplings_(couplings) {
+Phi4Action::Phi4Action(const Lattice& lattice, const Couplings& couplings) : lattice_(lattice), couplings_(couplings) {
   if (!(couplings.lam >= 0.0)) {
     throw InputError("action.lam = " + std::to_string(couplings.lam) +
                      " makes the action unbounded below: use lam >= 0");
@@ -44,7 +43,9 @@ void Phi4Action::force(const ConstFieldBatch& phi, const FieldBatch& dS) const {
   Kokkos::parallel_for(
       "phi4flow::Phi4Action::force",
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {static_cast<int>(phi.extent(0)), L, L}),
-      KOKKOS_LAMBDA(const int b, const int x1, const int x2) { dS(b, x1 * L + x2) = site_force(L, c, phi, b, x1, x2); });
+      KOKKOS_LAMBDA(const int b, const int x1, const int x2) {
+        dS(b, x1 * L + x2) = site_force(L, c, phi, b, x1, x2);
+      });
 }
 
 void Phi4Action::accumulate_force(const ConstFieldBatch& phi, double scale, const FieldBatch& out) const {

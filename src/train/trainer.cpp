@@ -21,7 +21,12 @@ std::pair<int, int> share(int n, int rank, int n_ranks) {
 
 Trainer::Trainer(flow::Model& model, const Phi4Action& action, const TrainerSettings& settings, Reducer& reducer,
                  int rank, int n_ranks)
-    : model_(model), action_(action), settings_(settings), reducer_(reducer), rank_(rank), n_ranks_(n_ranks),
+    : model_(model),
+      action_(action),
+      settings_(settings),
+      reducer_(reducer),
+      rank_(rank),
+      n_ranks_(n_ranks),
       adam_(static_cast<int>(model.parameters().extent(0)), settings.adam) {
   std::tie(first_sample_, local_batch_) = share(settings.batch_size, rank, n_ranks);
   PHI4FLOW_CHECK(local_batch_ > 0, "every rank needs at least one sample of the batch");

@@ -29,11 +29,11 @@ struct EnsembleAnalysis {
   std::string algorithm;
   double m2 = 0.0, lam = 0.0;
   bool has_acceptance = false;
-  Estimate acceptance;                                       ///< from the per-record accept flags
+  Estimate acceptance;                                        ///< from the per-record accept flags
   std::vector<std::pair<std::string, Estimate>> observables;  ///< per-configuration scalars
-  Estimate chi2;             ///< N (<M^2> - <M>^2)
+  Estimate chi2;                                              ///< N (<M^2> - <M>^2)
   double chi2_jackknife_error = 0.0;
-  Estimate pole_mass;        ///< m_p (math.md Eq. 13 with arccosh)
+  Estimate pole_mass;  ///< m_p (math.md Eq. 13 with arccosh)
   double pole_mass_jackknife_error = 0.0;
   std::vector<Estimate> Gc;  ///< Gc(t), t = 0..L-1
   /// G(x) averaged over each D4 orbit of displacements (empty without stored fields); G_orbit_of[s] maps a
@@ -45,8 +45,8 @@ struct EnsembleAnalysis {
   /// Reweighting of the raw flow proposals (only for ensembles that store proposal_log_w): the same quantities
   /// as ratio estimators sum_i w_i O_i / sum_i w_i, w = exp(-S - log q), with Gamma-method errors.
   bool has_proposals = false;
-  long n_proposals = 0;    ///< proposals used, over all chains
-  double proposal_ess = 0.0;  ///< (sum w)^2 / (n sum w^2), in (0, 1]
+  long n_proposals = 0;                                      ///< proposals used, over all chains
+  double proposal_ess = 0.0;                                 ///< (sum w)^2 / (n sum w^2), in (0, 1]
   std::vector<std::pair<std::string, Estimate>> reweighted;  ///< M, abs_M, M2, S_per_site
   Estimate reweighted_chi2;
   double reweighted_chi2_jackknife_error = 0.0;

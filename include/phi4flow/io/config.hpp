@@ -52,9 +52,9 @@ struct TrainConfig {
   int batch_size = 100;
   double lr = 5e-3;
   std::string lr_schedule = "exponential";
-  int lr_step_at = 250;          ///< "step" schedule: lr * lr_step_factor from this step on
+  int lr_step_at = 250;  ///< "step" schedule: lr * lr_step_factor from this step on
   double lr_step_factor = 0.1;
-  int lr_decade_steps = 4000;    ///< "exponential" schedule: steps over which lr falls tenfold
+  int lr_decade_steps = 4000;  ///< "exponential" schedule: steps over which lr falls tenfold
   double beta1 = 0.8;
   double beta2 = 0.9;
   double adam_epsilon = 1e-8;
@@ -71,7 +71,7 @@ struct SampleConfig {
   int steps = 10000;         ///< MH steps per chain after thermalisation
   int measure_every = 1;
   int flush_every = 500;
-  int batch_size = 64;       ///< proposals drawn by one flow call (memory and speed only: results do not change)
+  int batch_size = 64;  ///< proposals drawn by one flow call (memory and speed only: results do not change)
   bool store_fields = true;
 };
 
@@ -103,8 +103,8 @@ po::options_description all_keys(Settings& settings);
 /// command's own `extra` flags. Command-line values override the file. Returns false if --help was given (help
 /// is then printed if `print_help`). Throws InputError naming the key or file for unknown keys, malformed
 /// values, missing required keys and unreadable files.
-bool parse_input(const std::string& command, int argc, char** argv, Settings& settings, Input& input,
-                 bool print_help, const po::options_description& extra = po::options_description());
+bool parse_input(const std::string& command, int argc, char** argv, Settings& settings, Input& input, bool print_help,
+                 const po::options_description& extra = po::options_description());
 
 /// \brief Checks of an output path before any work: parent directory exists (created if needed) and is
 /// writable; an existing file needs --force or --resume; --resume needs an existing file. Throws InputError.

@@ -2,8 +2,8 @@
 // MPI ranks and the SLURM job when there is one.
 #pragma once
 
-#include "phi4flow/io/config.hpp"
 #include "phi4flow/io/attributes.hpp"
+#include "phi4flow/io/config.hpp"
 
 namespace phi4flow::io {
 

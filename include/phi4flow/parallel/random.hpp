@@ -3,8 +3,9 @@
 // depend on how many ranks or threads did the work, and resuming needs only the step counter.
 #pragma once
 
-#include <Kokkos_Core.hpp>
 #include <Random123/philox.h>
+
+#include <Kokkos_Core.hpp>
 #include <cstdint>
 
 #include "phi4flow/types.hpp"
@@ -28,14 +29,15 @@ enum class Purpose : std::uint32_t {
 class Philox {
  public:
   Philox() = default;
-  KOKKOS_INLINE_FUNCTION Philox(std::uint32_t seed, Purpose purpose) : key_{{seed, static_cast<std::uint32_t>(purpose)}} {}
+  KOKKOS_INLINE_FUNCTION Philox(std::uint32_t seed, Purpose purpose)
+      : key_{{seed, static_cast<std::uint32_t>(purpose)}} {}
 
   /// \brief Four independent 32-bit words for counter (stream, step, element).
   KOKKOS_INLINE_FUNCTION r123::Philox4x32::ctr_type words(std::uint32_t stream, std::uint64_t step,
-                                                         std::uint32_t element) const {
+                                                          std::uint32_t element) const {
     r123::Philox4x32 gen;
-    const r123::Philox4x32::ctr_type ctr = {{stream, static_cast<std::uint32_t>(step),
-                                             static_cast<std::uint32_t>(step >> 32), element}};
+    const r123::Philox4x32::ctr_type ctr = {
+        {stream, static_cast<std::uint32_t>(step), static_cast<std::uint32_t>(step >> 32), element}};
     return gen(ctr, key_);
   }
 
@@ -46,8 +48,8 @@ class Philox {
   }
 
   /// \brief Two independent standard normal numbers (Box-Muller).
-  KOKKOS_INLINE_FUNCTION void normal_pair(std::uint32_t stream, std::uint64_t step, std::uint32_t element,
-                                          double& z0, double& z1) const {
+  KOKKOS_INLINE_FUNCTION void normal_pair(std::uint32_t stream, std::uint64_t step, std::uint32_t element, double& z0,
+                                          double& z1) const {
     const auto w = words(stream, step, element);
     const double u1 = to_unit(w[0], w[1]);
     const double u2 = to_unit(w[2], w[3]);

@@ -15,6 +15,8 @@ std::vector<double> propagator(const Lattice& lattice, double m2);
 std::vector<double> slice_correlator(const Lattice& lattice, double m2);
 
 /// \brief chi2 = sum_x G(x) = G(k = 0) = 1 / (2 m2).
-inline double susceptibility(double m2) { return 1.0 / (2.0 * m2); }
+inline double susceptibility(double m2) {
+  return 1.0 / (2.0 * m2);
+}
 
 }  // namespace phi4flow::free_field
