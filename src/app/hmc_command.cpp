@@ -61,34 +61,6 @@ io::EnsembleLayout hmc_layout(const io::Input& input, const Environment& env, co
   return layout;
 }
 
-/// Host buffers for one block of n records of this rank's chains.
-io::RecordBlock make_block(int chains, int n, int L, bool store_fields) {
-  io::RecordBlock block;
-  block.n = 0;
-  block.step = io::HostSteps("step", chains, n);
-  if (store_fields) block.phi = io::HostReals3("phi", chains, n, L * L);
-  for (const auto& name : hmc_record_names()) block.scalars[name] = io::HostReals2(name, chains, n);
-  block.gc = io::HostReals3("gc", chains, n, L);
-  block.state_phi = io::HostReals2("state_phi", chains, L * L);
-  return block;
-}
-
-/// The first `block.n` records of a block, in Views of exactly that size, as the writer expects.
-io::RecordBlock leading_records(const io::RecordBlock& block, int L, bool store_fields) {
-  const int chains = static_cast<int>(block.step.extent(0));
-  io::RecordBlock out = make_block(chains, block.n, L, store_fields);
-  out.n = block.n;
-  const auto head = std::make_pair(0, block.n);
-  Kokkos::deep_copy(out.step, Kokkos::subview(block.step, Kokkos::ALL, head));
-  if (store_fields) Kokkos::deep_copy(out.phi, Kokkos::subview(block.phi, Kokkos::ALL, head, Kokkos::ALL));
-  for (auto& [name, series] : out.scalars)
-    Kokkos::deep_copy(series, Kokkos::subview(block.scalars.at(name), Kokkos::ALL, head));
-  Kokkos::deep_copy(out.gc, Kokkos::subview(block.gc, Kokkos::ALL, head, Kokkos::ALL));
-  Kokkos::deep_copy(out.state_phi, block.state_phi);
-  out.next_step = block.next_step;
-  return out;
-}
-
 }  // namespace
 
 int hmc_command(const Environment& env, int argc, char** argv) {
@@ -144,7 +116,7 @@ int hmc_command(const Environment& env, int argc, char** argv) {
   Progress progress("hmc: trajectory", total, run.progress_interval, root);
   progress.set_start(step);
 
-  io::RecordBlock block = make_block(chains, hmc_cfg.flush_every, L, hmc_cfg.store_fields);
+  io::RecordBlock block = io::make_record_block(layout, hmc_cfg.flush_every);
   auto host_phi = Kokkos::create_mirror_view(phi);
   BatchScalars S("phi4flow::hmc::S", chains);
   auto host_S = Kokkos::create_mirror_view(S);
@@ -156,7 +128,7 @@ int hmc_command(const Environment& env, int argc, char** argv) {
     for (int c = 0; c < chains; ++c)
       for (int s = 0; s < lattice.volume(); ++s) block.state_phi(c, s) = host_phi(c, s);
     block.next_step = next_step;
-    writer.append(block.n == hmc_cfg.flush_every ? block : leading_records(block, L, hmc_cfg.store_fields));
+    writer.append(block.n == hmc_cfg.flush_every ? block : io::leading_records(block));
     block.n = 0;
   };
 

@@ -82,38 +82,6 @@ io::EnsembleLayout sample_layout(const io::Input& input, const Environment& env,
   return layout;
 }
 
-/// Host buffers for one block of n records of this rank's chains.
-io::RecordBlock make_block(int chains, int n, int L, bool store_fields) {
-  io::RecordBlock block;
-  block.step = io::HostSteps("step", chains, n);
-  if (store_fields) block.phi = io::HostReals3("phi", chains, n, L * L);
-  for (const auto& name : sample_record_names()) block.scalars[name] = io::HostReals2(name, chains, n);
-  block.gc = io::HostReals3("gc", chains, n, L);
-  block.vectors["proposal_Gc"] = io::HostReals3("proposal_gc", chains, n, L);
-  block.state_phi = io::HostReals2("state_phi", chains, L * L);
-  block.state_values = io::HostReals2("state_values", chains, state_value_names.size());
-  return block;
-}
-
-/// The first `block.n` records of a block, in Views of exactly that size, as the writer expects.
-io::RecordBlock leading_records(const io::RecordBlock& block, int L, bool store_fields) {
-  const int chains = static_cast<int>(block.step.extent(0));
-  io::RecordBlock out = make_block(chains, block.n, L, store_fields);
-  out.n = block.n;
-  const auto head = std::make_pair(0, block.n);
-  Kokkos::deep_copy(out.step, Kokkos::subview(block.step, Kokkos::ALL, head));
-  if (store_fields) Kokkos::deep_copy(out.phi, Kokkos::subview(block.phi, Kokkos::ALL, head, Kokkos::ALL));
-  for (auto& [name, series] : out.scalars)
-    Kokkos::deep_copy(series, Kokkos::subview(block.scalars.at(name), Kokkos::ALL, head));
-  Kokkos::deep_copy(out.gc, Kokkos::subview(block.gc, Kokkos::ALL, head, Kokkos::ALL));
-  for (auto& [name, series] : out.vectors)
-    Kokkos::deep_copy(series, Kokkos::subview(block.vectors.at(name), Kokkos::ALL, head, Kokkos::ALL));
-  Kokkos::deep_copy(out.state_phi, block.state_phi);
-  Kokkos::deep_copy(out.state_values, block.state_values);
-  out.next_step = block.next_step;
-  return out;
-}
-
 /// Draws flow proposals for (chain, MH step) pairs in batches of a fixed size, so that the model's workspace
 /// and FFT plans are made once; a short last batch is padded with repeats of its last pair.
 class ProposalSource {
@@ -274,7 +242,7 @@ int sample_command(const Environment& env, int argc, char** argv) {
       prop_S("phi4flow::sample::proposal_S", std::size_t(round) * chains);
   const rng::Philox coin(static_cast<std::uint32_t>(run.seed), rng::Purpose::mh_accept);
 
-  io::RecordBlock block = make_block(chains, cfg.flush_every, L, cfg.store_fields);
+  io::RecordBlock block = io::make_record_block(layout, cfg.flush_every);
   Kokkos::View<double*, HostSpace> gc("gc", L);
   long accepted_local = 0, proposed_local = 0;
   const auto flush = [&](std::int64_t next_step) {
@@ -285,7 +253,7 @@ int sample_command(const Environment& env, int argc, char** argv) {
       block.state_values(c, 2) = mh[c].log_w();
     }
     block.next_step = next_step;
-    writer.append(block.n == cfg.flush_every ? block : leading_records(block, L, cfg.store_fields));
+    writer.append(block.n == cfg.flush_every ? block : io::leading_records(block));
     block.n = 0;
   };
   const auto record = [&](int r, int c, const std::string& prefix, const HostFieldBatch& phi, int b, double log_q,

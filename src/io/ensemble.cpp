@@ -628,4 +628,41 @@ Ensemble read_ensemble(const std::string& path, bool read_fields) {
   return ens;
 }
 
+RecordBlock make_record_block(const EnsembleLayout& layout, int capacity) {
+  const int chains = layout.local_chains, L = layout.L;
+  RecordBlock block;
+  block.step = HostSteps("step", chains, capacity);
+  if (layout.store_fields) block.phi = HostReals3("phi", chains, capacity, L * L);
+  for (const auto& name : layout.record_scalars) block.scalars[name] = HostReals2(name, chains, capacity);
+  block.gc = HostReals3("gc", chains, capacity, L);
+  for (const auto& name : layout.record_vectors) block.vectors[name] = HostReals3(name, chains, capacity, L);
+  block.state_phi = HostReals2("state_phi", chains, L * L);
+  block.state_values = HostReals2("state_values", chains, layout.state_values.size());
+  return block;
+}
+
+RecordBlock leading_records(const RecordBlock& block) {
+  const auto head = std::make_pair(0, block.n);
+  RecordBlock out;
+  out.n = block.n;
+  out.step = HostSteps("step", block.step.extent(0), block.n);
+  Kokkos::deep_copy(out.step, Kokkos::subview(block.step, Kokkos::ALL, head));
+  const auto copy3 = [&](const HostReals3& from) {
+    HostReals3 to(from.label(), from.extent(0), block.n, from.extent(2));
+    Kokkos::deep_copy(to, Kokkos::subview(from, Kokkos::ALL, head, Kokkos::ALL));
+    return to;
+  };
+  if (block.phi.size() > 0) out.phi = copy3(block.phi);
+  out.gc = copy3(block.gc);
+  for (const auto& [name, series] : block.vectors) out.vectors[name] = copy3(series);
+  for (const auto& [name, series] : block.scalars) {
+    out.scalars[name] = HostReals2(name, series.extent(0), block.n);
+    Kokkos::deep_copy(out.scalars[name], Kokkos::subview(series, Kokkos::ALL, head));
+  }
+  out.state_phi = block.state_phi;
+  out.state_values = block.state_values;
+  out.next_step = block.next_step;
+  return out;
+}
+
 }  // namespace phi4flow::io

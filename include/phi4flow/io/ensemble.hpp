@@ -53,6 +53,13 @@ struct RecordBlock {
   std::int64_t next_step = 0;                 ///< the Monte Carlo step a resumed run starts with
 };
 
+/// \brief Host buffers for up to `capacity` records of this rank's chains, shaped by `layout` (n = 0).
+RecordBlock make_record_block(const EnsembleLayout& layout, int capacity);
+
+/// \brief The first `block.n` records of a block, copied into Views of exactly that size (the writer takes
+/// contiguous [chain][n] data), with the same state.
+RecordBlock leading_records(const RecordBlock& block);
+
 /// Writes one ensemble file from all ranks of a communicator. Every member function except the accessors
 /// is collective. Move-only.
 class EnsembleWriter {
