@@ -5,6 +5,11 @@ few sampled field configurations. Needs the results files that `phi4flow analyze
 (ENSEMBLE.results.json); the log weights and the configurations are read from the ensembles themselves.
 
     tools/plot_results.py --flow runs/L6/flow_mh.h5 --hmc runs/L6/hmc.h5 --output runs/L6/results.png
+
+With --scan, ESS of the proposals and MH acceptance against the lattice size, one point per flow ensemble, beside
+the paper's Table 1:
+
+    tools/plot_results.py --scan runs/sample_L6/flow_mh.h5 runs/sample_L12/flow_mh.h5 --output scan.png
 """
 import argparse
 import json
@@ -33,13 +38,40 @@ def correlator(estimates):
             np.array([e["error"] for e in estimates], dtype=float))
 
 
+PAPER_TABLE = {6: (0.96, 0.99), 12: (0.91, 0.97), 20: (0.82, 0.90), 32: (0.66, 0.66)}  # L: acceptance, ESS
+
+
+def plot_scan(ensembles, output):
+    points = sorted((r["L"], r["acceptance"]["value"], r["acceptance"]["error"], r["proposals"]["ess"])
+                    for r in map(results_of, ensembles))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    L = [p[0] for p in points]
+    ax.errorbar(L, [p[1] for p in points], yerr=[p[2] for p in points], fmt="o-", label="acceptance (phi4flow)")
+    ax.plot(L, [p[3] for p in points], "s-", label="ESS of proposals (phi4flow)")
+    paper_L = sorted(PAPER_TABLE)
+    ax.plot(paper_L, [PAPER_TABLE[x][0] for x in paper_L], "o:", color="C0", alpha=0.5, label="acceptance (paper)")
+    ax.plot(paper_L, [PAPER_TABLE[x][1] for x in paper_L], "s:", color="C1", alpha=0.5, label="ESS (paper)")
+    ax.set_xlabel("L")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.savefig(output, dpi=110, bbox_inches="tight")
+    print(f"wrote {output}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--flow", required=True, help="ensemble written by 'phi4flow sample'")
+    parser.add_argument("--flow", help="ensemble written by 'phi4flow sample'")
+    parser.add_argument("--scan", nargs="+", help="flow ensembles at several lattice sizes")
     parser.add_argument("--hmc", help="ensemble written by 'phi4flow hmc' (optional)")
     parser.add_argument("--configs", type=int, default=4, help="sampled configurations to draw")
     parser.add_argument("--output", required=True, help="PNG file")
     args = parser.parse_args()
+    if args.scan:
+        plot_scan(args.scan, args.output)
+        return
+    if not args.flow:
+        parser.error("give --flow ENSEMBLE (or --scan ENSEMBLE ...)")
 
     flow = results_of(args.flow)
     fig = plt.figure(figsize=(13, 7.5))
