@@ -1,6 +1,7 @@
 // Progress lines on rank 0 at a fixed wall-clock cadence: work done, rate, elapsed and remaining time.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -25,7 +26,8 @@ class Progress {
     last_ = Clock::now();
     const double t = elapsed();
     const double rate = t > 0 ? (done - done_at_start_) / t : 0.0;
-    const double left = rate > 0 ? (total_ - done) / rate : 0.0;
+    double left = rate > 0 ? (total_ - done) / rate : 0.0;
+    if (time_limit_ > 0) left = std::max(0.0, std::min(left, time_limit_ - t));
     std::printf("%s %ld/%ld  %s  %.1f/s  elapsed %s  left %s\n", what_.c_str(), done, total_, details.c_str(), rate,
                 format_time(t).c_str(), format_time(left).c_str());
     std::fflush(stdout);
@@ -33,6 +35,9 @@ class Progress {
 
   /// \brief Work already done before this run (a resumed run); excluded from the rate.
   void set_start(long done) { done_at_start_ = done; }
+
+  /// \brief The run stops after this many seconds whatever is left (0: no limit).
+  void set_time_limit(double seconds) { time_limit_ = seconds; }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -54,6 +59,7 @@ class Progress {
   bool print_;
   Clock::time_point start_, last_;
   long done_at_start_ = 0;
+  double time_limit_ = 0.0;
 };
 
 }  // namespace phi4flow::app

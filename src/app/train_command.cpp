@@ -101,6 +101,7 @@ int train_command(const Environment& env, int argc, char** argv) {
 
   Progress progress("train: step", train.steps, 0.0, root);
   progress.set_start(trainer.steps_done());
+  progress.set_time_limit(train.time_limit);
   const auto save = [&] {
     if (!root) return;
     io::Checkpoint checkpoint;
