@@ -17,24 +17,10 @@ records=1200
 "$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --hmc.output="$tmp/reference.h5" > "$tmp/reference.log"
 
 # Start the same run and send `signal` once it is well past its first flushed blocks.
+source "$here/signal_run.sh"
 start_and_signal() {
-  local signal=$1 name=$2
-  "$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --hmc.output="$tmp/$name.h5" > "$tmp/$name.log" &
-  local pid=$! done_traj=""
-  for _ in $(seq 1 600); do
-    # The log may not exist yet: the background job opens it only once it has started.
-    done_traj=$(sed -n 's/^hmc: trajectory \([0-9]*\)\/.*/\1/p' "$tmp/$name.log" 2>/dev/null | tail -1 || true)
-    [ -n "$done_traj" ] && [ "$done_traj" -ge 1500 ] && break
-    sleep 0.02
-  done
-  kill "-$signal" "$pid"
-  status=0
-  wait "$pid" 2>/dev/null || status=$?
-  if grep -q "done in" "$tmp/$name.log"; then
-    echo "FAIL: the run finished before it got SIG$signal; make it longer" >&2
-    exit 1
-  fi
-  echo "SIG$signal after trajectory ${done_traj:-?}: exit status $status"
+  signal_run "$1" "$tmp/$2.log" '^hmc: trajectory \([0-9]*\)\/.*' 1500 \
+    "$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=4 --hmc.output="$tmp/$2.h5"
 }
 
 # SIGKILL: whatever was flushed survives; resume recomputes the lost block exactly.

@@ -60,24 +60,10 @@ echo "analyze: $(grep -F 'proposals:' "$tmp/analyze.log" | head -1)"
 long=("${common[@]}" --sample.steps=20000 --sample.chains_per_rank=4)
 long_records=20000
 "$phi4flow" sample "${long[@]}" --sample.output="$tmp/long.h5" > /dev/null
+source "$here/signal_run.sh"
 start_and_signal() {
-  local signal=$1 name=$2
-  "$phi4flow" sample "${long[@]}" --sample.output="$tmp/$name.h5" > "$tmp/$name.log" &
-  local pid=$! done_step=""
-  for _ in $(seq 1 1000); do
-    # The log may not exist yet: the background job opens it only once it has started.
-    done_step=$(sed -n 's/^sample: step \([0-9]*\)\/.*/\1/p' "$tmp/$name.log" 2>/dev/null | tail -1 || true)
-    [ -n "$done_step" ] && [ "$done_step" -ge 4000 ] && break
-    sleep 0.01
-  done
-  kill "-$signal" "$pid"
-  status=0
-  wait "$pid" 2>/dev/null || status=$?
-  if grep -q "done in" "$tmp/$name.log"; then
-    echo "FAIL: the run finished before it got SIG$signal; make it longer" >&2
-    exit 1
-  fi
-  echo "SIG$signal after step ${done_step:-?}: exit status $status"
+  signal_run "$1" "$tmp/$2.log" '^sample: step \([0-9]*\)\/.*' 4000 \
+    "$phi4flow" sample "${long[@]}" --sample.output="$tmp/$2.h5"
 }
 start_and_signal KILL killed
 "$phi4flow" sample "${long[@]}" --sample.output="$tmp/killed.h5" --resume > "$tmp/resumed.log"
