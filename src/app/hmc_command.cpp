@@ -177,17 +177,9 @@ int hmc_command(const Environment& env, int argc, char** argv) {
   MPI_Reduce(counts, sums, 2, MPI_LONG, MPI_SUM, 0, env.comm());
   const std::int64_t records = writer.records_complete();
   writer.close();
-  if (root && stop_signal) {
-    std::printf(
-        "phi4flow hmc: stopped by signal %d after trajectory %lld; %lld records per chain saved in %s; "
-        "continue with --resume\n",
-        stop_signal, static_cast<long long>(step), static_cast<long long>(records), hmc_cfg.output.c_str());
-  } else if (root) {
-    std::printf(
-        "phi4flow hmc: done in %.1f s; acceptance %.4f over %ld trajectories this run; %lld records per "
-        "chain in %s\n",
-        progress.elapsed(), sums[1] ? static_cast<double>(sums[0]) / sums[1] : 0.0, sums[1],
-        static_cast<long long>(records), hmc_cfg.output.c_str());
+  if (root) {
+    report_end("hmc", "trajectory", "trajectories", stop_signal != 0, stop_signal, static_cast<long long>(step),
+               static_cast<long long>(records), hmc_cfg.output, progress.elapsed(), sums[0], sums[1]);
   }
   return stop_signal ? exit_interrupted : 0;
 }

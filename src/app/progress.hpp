@@ -62,4 +62,21 @@ class Progress {
   double time_limit_ = 0.0;
 };
 
+/// \brief The closing line of a sampler run on rank 0: where a stopped run can be continued, or the summary
+/// (acceptance over the `proposed` updates of this run, named `updates`) of a finished one.
+inline void report_end(const char* command, const char* step_name, const char* updates, bool stopped, int signal,
+                       long long step, long long records, const std::string& output, double seconds, long accepted,
+                       long proposed) {
+  if (stopped) {
+    std::printf(
+        "phi4flow %s: stopped by signal %d after %s %lld; %lld records per chain saved in %s; "
+        "continue with --resume\n",
+        command, signal, step_name, step, records, output.c_str());
+  } else {
+    std::printf("phi4flow %s: done in %.1f s; acceptance %.4f over %ld %s this run; %lld records per chain in %s\n",
+                command, seconds, proposed ? static_cast<double>(accepted) / proposed : 0.0, proposed, updates, records,
+                output.c_str());
+  }
+}
+
 }  // namespace phi4flow::app

@@ -322,17 +322,10 @@ int sample_command(const Environment& env, int argc, char** argv) {
   MPI_Reduce(counts, sums, 2, MPI_LONG, MPI_SUM, 0, env.comm());
   const std::int64_t records = writer.records_complete();
   writer.close();
-  if (root && stop_signal && step < total) {
-    std::printf(
-        "phi4flow sample: stopped by signal %d after step %lld; %lld records per chain saved in %s; "
-        "continue with --resume\n",
-        stop_signal, static_cast<long long>(step), static_cast<long long>(records), cfg.output.c_str());
-  } else if (root) {
-    std::printf(
-        "phi4flow sample: done in %.1f s; acceptance %.4f over %ld proposals this run; %lld records per "
-        "chain in %s\n",
-        progress.elapsed(), sums[1] ? static_cast<double>(sums[0]) / sums[1] : 0.0, sums[1],
-        static_cast<long long>(records), cfg.output.c_str());
+  if (root) {
+    report_end("sample", "step", "proposals", stop_signal != 0 && step < total, stop_signal,
+               static_cast<long long>(step), static_cast<long long>(records), cfg.output, progress.elapsed(), sums[0],
+               sums[1]);
   }
   return stop_signal && step < total ? exit_interrupted : 0;
 }
