@@ -3,21 +3,31 @@
 
 #include "phi4flow/error.hpp"
 #include "phi4flow/flow/equivariant_flow.hpp"
+#include "phi4flow/flow/real_nvp.hpp"
 
 namespace phi4flow::app {
 
 std::unique_ptr<flow::Model> make_model(const io::Settings& settings, const Lattice& lattice) {
   const io::FlowConfig& f = settings.flow;
-  if (f.model != "equivariant_cnf") {
-    throw InputError("flow.model = '" + f.model + "' is not a model phi4flow knows: use equivariant_cnf");
+  const auto seed = static_cast<std::uint32_t>(settings.run.seed);
+  if (f.model == "equivariant_cnf") {
+    flow::EquivariantFlowConfig config;
+    config.time_basis = f.time_basis;
+    config.frequencies = f.frequencies;
+    config.steps = f.ode_steps;
+    config.translation_only = f.translation_only;
+    config.sign_breaking = f.sign_breaking;
+    return std::make_unique<flow::EquivariantFlow>(lattice, config, seed);
   }
-  flow::EquivariantFlowConfig config;
-  config.time_basis = f.time_basis;
-  config.frequencies = f.frequencies;
-  config.steps = f.ode_steps;
-  config.translation_only = f.translation_only;
-  config.sign_breaking = f.sign_breaking;
-  return std::make_unique<flow::EquivariantFlow>(lattice, config, static_cast<std::uint32_t>(settings.run.seed));
+  if (f.model == "realnvp") {
+    flow::RealNvpConfig config;
+    config.coupling_layers = f.coupling_layers;
+    config.hidden_layers = f.hidden_layers;
+    config.hidden_channels = f.hidden_channels;
+    config.kernel_size = f.kernel_size;
+    return std::make_unique<flow::RealNvp>(lattice, config, seed);
+  }
+  throw InputError("flow.model = '" + f.model + "' is not a model phi4flow knows: use equivariant_cnf or realnvp");
 }
 
 io::AttrList model_identity(flow::Model& model, const io::Settings& settings) {

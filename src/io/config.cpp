@@ -52,7 +52,7 @@ po::options_description all_keys(Settings& settings) {
       "store the field configurations (false: observables only)");
 
   po::options_description flow_keys("Flow model ([flow] in the INI file)");
-  flow_keys.add_options()("flow.model", po::value(&flow.model)->default_value(flow.model), "model: equivariant_cnf")(
+  flow_keys.add_options()("flow.model", po::value(&flow.model)->default_value(flow.model), "model: equivariant_cnf (the paper's) | realnvp (its baseline)")(
       "flow.time_basis", po::value(&flow.time_basis)->default_value(flow.time_basis),
       "A: hat functions of the time kernel (paper: 10)")("flow.frequencies",
                                                          po::value(&flow.frequencies)->default_value(flow.frequencies),
@@ -62,7 +62,15 @@ po::options_description all_keys(Settings& settings) {
       "flow.translation_only", po::value(&flow.translation_only)->default_value(flow.translation_only),
       "ablation: kernel equivariant under translations only (one parameter per displacement)")(
       "flow.sign_breaking", po::value(&flow.sign_breaking)->default_value(flow.sign_breaking),
-      "ablation: features {sin, cos, 1} instead of sin (breaks phi -> -phi)");
+      "ablation: features {sin, cos, 1} instead of sin (breaks phi -> -phi)")(
+      "flow.coupling_layers", po::value(&flow.coupling_layers)->default_value(flow.coupling_layers),
+      "realnvp: affine coupling layers, checkerboard masks of alternating parity (paper: 16)")(
+      "flow.hidden_layers", po::value(&flow.hidden_layers)->default_value(flow.hidden_layers),
+      "realnvp: hidden convolutions of each coupling network (paper: 2)")(
+      "flow.hidden_channels", po::value(&flow.hidden_channels)->default_value(flow.hidden_channels),
+      "realnvp: channels of each hidden convolution (paper: 8)")(
+      "flow.kernel_size", po::value(&flow.kernel_size)->default_value(flow.kernel_size),
+      "realnvp: odd side of the periodic convolution kernels (paper: 3)");
 
   po::options_description train_keys("Training ([train] in the INI file; phi4flow train)");
   train_keys.add_options()("train.checkpoint", po::value(&train.checkpoint),

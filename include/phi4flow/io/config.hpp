@@ -44,6 +44,11 @@ struct FlowConfig {
   int ode_steps = 50;
   bool translation_only = false;
   bool sign_breaking = false;
+  // realnvp
+  int coupling_layers = 16;
+  int hidden_layers = 2;
+  int hidden_channels = 8;
+  int kernel_size = 3;
 };
 
 struct TrainConfig {

@@ -1,0 +1,223 @@
+// The Kokkos kernels of RealNvp: periodic convolutions forward and backward, the affine coupling and its
+// cotangents. Every kernel runs one thread per (field, site) or per parameter; convolutions keep one
+// accumulator per output channel in registers.
+#include "real_nvp_kernels.hpp"
+
+namespace phi4flow::flow::detail {
+
+namespace {
+
+using Team = Kokkos::TeamPolicy<ExecSpace>::member_type;
+
+KOKKOS_INLINE_FUNCTION int wrap(int v, int L) {
+  v %= L;
+  return v < 0 ? v + L : v;
+}
+
+KOKKOS_INLINE_FUNCTION bool is_frozen(int s, int L, int frozen_parity) {
+  return (s / L + s % L) % 2 == frozen_parity;
+}
+
+/// Input of the first convolution: the frozen half of the field.
+struct FrozenField {
+  ConstFieldBatch x;
+  int frozen_parity;
+  int L;
+  KOKKOS_INLINE_FUNCTION double operator()(int b, int /*channel*/, int s) const {
+    return is_frozen(s, L, frozen_parity) ? x(b, s) : 0.0;
+  }
+};
+
+/// Input of later convolutions: LeakyReLU of the previous pre-activations.
+struct LeakyHidden {
+  ConstActivations pre;
+  double slope;
+  KOKKOS_INLINE_FUNCTION double operator()(int b, int i, int s) const {
+    const double a = pre(b, i, s);
+    return a > 0.0 ? a : slope * a;
+  }
+};
+
+template <class Input>
+void conv_forward(const char* label, const Input& input, int batch, const ConstRealView& params,
+                  const ConvShape& shape, int L, const Activations& out) {
+  const int N = L * L, K = shape.kernel_size, half = K / 2;
+  const int cin = shape.in_channels, cout = shape.out_channels, w0 = shape.weight_offset, b0 = shape.bias_offset;
+  Kokkos::parallel_for(
+      label, Kokkos::RangePolicy<ExecSpace>(0, batch * N), KOKKOS_LAMBDA(const int idx) {
+        const int b = idx / N, x = idx % N, x1 = x / L, x2 = x % L;
+        double acc[kRealNvpMaxChannels];
+        for (int o = 0; o < cout; ++o) acc[o] = params(b0 + o);
+        for (int i = 0; i < cin; ++i) {
+          for (int ky = 0; ky < K; ++ky) {
+            const int row = wrap(x1 + ky - half, L) * L;
+            for (int kx = 0; kx < K; ++kx) {
+              const double v = input(b, i, row + wrap(x2 + kx - half, L));
+              const int w = w0 + (i * K + ky) * K + kx;  // w[0][i][ky][kx]; output channel o adds o * cin K^2
+              for (int o = 0; o < cout; ++o) acc[o] += params(w + o * cin * K * K) * v;
+            }
+          }
+        }
+        for (int o = 0; o < cout; ++o) out(b, o, x) = acc[o];
+      });
+}
+
+template <class Input>
+void weight_gradient(const char* label, const Input& input, const ConstActivations& out_bar, const ConvShape& shape,
+                     int L, const RealView& grad) {
+  const int N = L * L, K = shape.kernel_size, half = K / 2, batch = static_cast<int>(out_bar.extent(0));
+  const int cin = shape.in_channels, w0 = shape.weight_offset, b0 = shape.bias_offset;
+  const int n_weights = shape.out_channels * cin * K * K;
+  // One team per weight or bias, reducing over every (field, site).
+  Kokkos::parallel_for(
+      label, Kokkos::TeamPolicy<ExecSpace>(n_weights + shape.out_channels, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team& team) {
+        const int p = team.league_rank();
+        double sum = 0.0;
+        if (p < n_weights) {
+          const int kx = p % K, ky = (p / K) % K, i = (p / (K * K)) % cin, o = p / (K * K * cin);
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, batch * N),
+              [&](const int idx, double& partial) {
+                const int b = idx / N, x = idx % N;
+                const int s = wrap(x / L + ky - half, L) * L + wrap(x % L + kx - half, L);
+                partial += out_bar(b, o, x) * input(b, i, s);
+              },
+              sum);
+          Kokkos::single(Kokkos::PerTeam(team), [&]() { grad(w0 + p) += sum; });
+        } else {
+          const int o = p - n_weights;
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, batch * N),
+              [&](const int idx, double& partial) { partial += out_bar(idx / N, o, idx % N); }, sum);
+          Kokkos::single(Kokkos::PerTeam(team), [&]() { grad(b0 + o) += sum; });
+        }
+      });
+}
+
+/// (W^T out_bar)(b, i, y) = sum_o sum_d w[o][i][d] out_bar(b, o, y - d), for every input channel i, handed to
+/// `store(b, i, y, value)`.
+template <class Store>
+void transposed_conv(const char* label, const ConstActivations& out_bar, const ConstRealView& params,
+                     const ConvShape& shape, int L, const Store& store) {
+  const int N = L * L, K = shape.kernel_size, half = K / 2, batch = static_cast<int>(out_bar.extent(0));
+  const int cin = shape.in_channels, cout = shape.out_channels, w0 = shape.weight_offset;
+  Kokkos::parallel_for(
+      label, Kokkos::RangePolicy<ExecSpace>(0, batch * N), KOKKOS_LAMBDA(const int idx) {
+        const int b = idx / N, y = idx % N, y1 = y / L, y2 = y % L;
+        double acc[kRealNvpMaxChannels];
+        for (int i = 0; i < cin; ++i) acc[i] = 0.0;
+        for (int o = 0; o < cout; ++o) {
+          for (int ky = 0; ky < K; ++ky) {
+            const int row = wrap(y1 - (ky - half), L) * L;
+            for (int kx = 0; kx < K; ++kx) {
+              const double v = out_bar(b, o, row + wrap(y2 - (kx - half), L));
+              const int w = w0 + (o * cin * K + ky) * K + kx;  // w[o][0][ky][kx]; input channel i adds i K^2
+              for (int i = 0; i < cin; ++i) acc[i] += params(w + i * K * K) * v;
+            }
+          }
+        }
+        for (int i = 0; i < cin; ++i) store(b, i, y, acc[i]);
+      });
+}
+
+struct StoreHiddenBar {
+  ConstActivations pre;
+  double slope;
+  Activations pre_bar;
+  KOKKOS_INLINE_FUNCTION void operator()(int b, int i, int y, double value) const {
+    pre_bar(b, i, y) = pre(b, i, y) > 0.0 ? value : slope * value;
+  }
+};
+
+struct AddFrozenFieldBar {
+  int frozen_parity;
+  int L;
+  FieldBatch x_bar;
+  KOKKOS_INLINE_FUNCTION void operator()(int b, int /*channel*/, int y, double value) const {
+    if (is_frozen(y, L, frozen_parity)) x_bar(b, y) += value;
+  }
+};
+
+}  // namespace
+
+void conv_from_field(const ConstFieldBatch& x, int frozen_parity, const ConstRealView& params, const ConvShape& shape,
+                     int L, const Activations& out) {
+  conv_forward("phi4flow::RealNvp::conv_from_field", FrozenField{x, frozen_parity, L}, static_cast<int>(x.extent(0)),
+               params, shape, L, out);
+}
+
+void conv_from_hidden(const ConstActivations& pre, double slope, const ConstRealView& params, const ConvShape& shape,
+                      int L, const Activations& out) {
+  conv_forward("phi4flow::RealNvp::conv_from_hidden", LeakyHidden{pre, slope}, static_cast<int>(pre.extent(0)), params,
+               shape, L, out);
+}
+
+void couple(const ConstFieldBatch& x, const ConstActivations& st, int frozen_parity, int L, bool inverse,
+            const FieldBatch& y, const BatchScalars& log_det) {
+  const int N = L * L;
+  Kokkos::parallel_for(
+      "phi4flow::RealNvp::couple", Kokkos::TeamPolicy<ExecSpace>(static_cast<int>(x.extent(0)), Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team& team) {
+        const int b = team.league_rank();
+        double sum = 0.0;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, N),
+            [&](const int s, double& partial) {
+              if (is_frozen(s, L, frozen_parity)) {
+                y(b, s) = x(b, s);
+                return;
+              }
+              const double scale = kmath::tanh(st(b, 0, s)), shift = st(b, 1, s);
+              y(b, s) = inverse ? (x(b, s) - shift) * kmath::exp(-scale) : x(b, s) * kmath::exp(scale) + shift;
+              partial += scale;
+            },
+            sum);
+        Kokkos::single(Kokkos::PerTeam(team), [&]() { log_det(b) += sum; });
+      });
+}
+
+void couple_vjp(const ConstFieldBatch& x, const ConstActivations& st, int frozen_parity, int L,
+                const FieldBatch& adjoint, const Activations& st_bar) {
+  const int N = L * L;
+  Kokkos::parallel_for(
+      "phi4flow::RealNvp::couple_vjp", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(x.extent(0)) * N),
+      KOKKOS_LAMBDA(const int idx) {
+        const int b = idx / N, s = idx % N;
+        if (is_frozen(s, L, frozen_parity)) {
+          st_bar(b, 0, s) = 0.0;
+          st_bar(b, 1, s) = 0.0;
+          return;
+        }
+        // y = x e^S + t with S = tanh(raw s); the loss also holds -S (its -log det).
+        const double scale = kmath::tanh(st(b, 0, s)), growth = kmath::exp(scale), y_bar = adjoint(b, s);
+        st_bar(b, 0, s) = (y_bar * x(b, s) * growth - 1.0) * (1.0 - scale * scale);
+        st_bar(b, 1, s) = y_bar;
+        adjoint(b, s) = y_bar * growth;
+      });
+}
+
+void weight_gradient_from_field(const ConstFieldBatch& x, int frozen_parity, const ConstActivations& out_bar,
+                                const ConvShape& shape, int L, const RealView& grad) {
+  weight_gradient("phi4flow::RealNvp::weight_gradient_from_field", FrozenField{x, frozen_parity, L}, out_bar, shape, L,
+                  grad);
+}
+
+void weight_gradient_from_hidden(const ConstActivations& pre, double slope, const ConstActivations& out_bar,
+                                 const ConvShape& shape, int L, const RealView& grad) {
+  weight_gradient("phi4flow::RealNvp::weight_gradient_from_hidden", LeakyHidden{pre, slope}, out_bar, shape, L, grad);
+}
+
+void hidden_input_gradient(const ConstActivations& out_bar, const ConstRealView& params, const ConvShape& shape,
+                           int L, const ConstActivations& pre, double slope, const Activations& pre_bar) {
+  transposed_conv("phi4flow::RealNvp::hidden_input_gradient", out_bar, params, shape, L,
+                  StoreHiddenBar{pre, slope, pre_bar});
+}
+
+void field_input_gradient(const ConstActivations& out_bar, const ConstRealView& params, const ConvShape& shape,
+                          int L, int frozen_parity, const FieldBatch& x_bar) {
+  transposed_conv("phi4flow::RealNvp::field_input_gradient", out_bar, params, shape, L,
+                  AddFrozenFieldBar{frozen_parity, L, x_bar});
+}
+
+}  // namespace phi4flow::flow::detail
