@@ -40,6 +40,18 @@ io::AttrList model_identity(flow::Model& model, const io::Settings& settings) {
   return identity;
 }
 
+void require_same_model(const io::AttrList& identity, const io::AttrList& stored, const std::string& source) {
+  if (io::has_attr(stored, "kind")) {
+    const std::string stored_kind = io::attr_string(stored, "kind", source);
+    const std::string wanted_kind = io::attr_string(identity, "kind", source);
+    if (stored_kind != wanted_kind) {
+      throw InputError(source + " holds a model of kind " + stored_kind + ", the input asks for " + wanted_kind +
+                       ": set flow.model = " + stored_kind + " (and its other flow.* keys) to use it");
+    }
+  }
+  io::require_match(identity, stored, source);
+}
+
 void load_array(const std::vector<double>& from, const Kokkos::View<real_t*, MemSpace>& to, const std::string& what) {
   if (from.size() != to.extent(0)) {
     throw InputError(what + " holds " + std::to_string(from.size()) + " numbers, the model needs " +

@@ -20,6 +20,10 @@ std::unique_ptr<flow::Model> make_model(const io::Settings& settings, const Latt
 /// lattice and couplings. A checkpoint is usable only where all of it matches.
 io::AttrList model_identity(flow::Model& model, const io::Settings& settings);
 
+/// \brief Refuses a checkpoint whose model identity (as written by model_identity) differs from `identity`: the
+/// model kind first, naming the flow.model setting that loads it, then every other entry.
+void require_same_model(const io::AttrList& identity, const io::AttrList& stored, const std::string& source);
+
 /// \brief Copy a host array into a device View of the same length (InputError naming `what` otherwise).
 void load_array(const std::vector<double>& from, const Kokkos::View<real_t*, MemSpace>& to, const std::string& what);
 

@@ -149,7 +149,7 @@ class ProposalSource {
 /// The checkpoint's parameters, refused by name unless it was trained for this model, lattice and couplings.
 io::Checkpoint load_checkpoint(const std::string& path, const io::AttrList& identity) {
   const io::Checkpoint checkpoint = io::read_checkpoint(path);
-  io::require_match(identity, checkpoint.model, "checkpoint '" + path + "'");
+  require_same_model(identity, checkpoint.model, "checkpoint '" + path + "'");
   if (!checkpoint.arrays.count("parameters"))
     throw InputError("checkpoint '" + path + "' holds no parameters: is it a phi4flow train checkpoint?");
   return checkpoint;

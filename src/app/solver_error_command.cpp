@@ -27,6 +27,11 @@ int solver_error_command(const Environment& env, int argc, char** argv) {
   if (samples < 2) throw InputError("--samples must be at least 2");
   if (factor < 2) throw InputError("--factor must be at least 2");
   if (settings.train.checkpoint.empty()) throw InputError("train.checkpoint is not set: name the trained model");
+  if (settings.flow.model != "equivariant_cnf") {
+    throw InputError("flow.model = " + settings.flow.model +
+                     ": solver-error measures the ODE solver's error, and only equivariant_cnf has one (the log q of " +
+                     "a coupling flow is exact)");
+  }
   if (env.rank() != 0) return 0;  // a quick serial check
 
   const Lattice lattice(settings.lattice.L);
@@ -37,7 +42,7 @@ int solver_error_command(const Environment& env, int argc, char** argv) {
   io::AttrList identity = model_identity(*model, settings);
   identity.erase(std::remove_if(identity.begin(), identity.end(), [](const auto& a) { return a.first == "steps"; }),
                  identity.end());
-  io::require_match(identity, checkpoint.model, "checkpoint '" + settings.train.checkpoint + "'");
+  require_same_model(identity, checkpoint.model, "checkpoint '" + settings.train.checkpoint + "'");
   io::Settings fine_settings = settings;
   fine_settings.flow.ode_steps *= factor;
   const auto fine = make_model(fine_settings, lattice);

@@ -87,7 +87,7 @@ int train_command(const Environment& env, int argc, char** argv) {
 
   if (input.resume) {
     const io::Checkpoint checkpoint = io::read_checkpoint(train.checkpoint);
-    io::require_match(identity, checkpoint.model, "checkpoint '" + train.checkpoint + "'");
+    require_same_model(identity, checkpoint.model, "checkpoint '" + train.checkpoint + "'");
     io::require_match(optimisation, checkpoint.training, "checkpoint '" + train.checkpoint + "'");
     load_array(checkpoint.arrays.at("parameters"), model->parameters(), train.checkpoint + ": parameters");
     load_array(checkpoint.arrays.at("adam_m"), trainer.optimizer().first_moment(), train.checkpoint + ": adam_m");

@@ -49,6 +49,9 @@ expect_error "train: negative learning rate" "train.lr" train --config "$input" 
 expect_error "train: unknown model" "flow.model" train --config "$input" --flow.model=glow --train.checkpoint="$ckpt"
 expect_error "train: no frequencies" "flow.frequencies" train --config "$input" --flow.frequencies=0 --train.checkpoint="$ckpt"
 expect_error "train: no ODE steps" "flow.ode_steps" train --config "$input" --flow.ode_steps=0 --train.checkpoint="$ckpt"
+expect_error "train: even realnvp kernel" "flow.kernel_size" train --config "$input" --flow.model=realnvp --flow.kernel_size=4 --train.checkpoint="$ckpt"
+expect_error "train: too many realnvp channels" "flow.hidden_channels" train --config "$input" --flow.model=realnvp --flow.hidden_channels=100 --train.checkpoint="$ckpt"
+expect_error "solver-error: realnvp has no solver" "flow.model" solver-error --config "$input" --flow.model=realnvp --train.checkpoint="$ckpt"
 expect_error "train: --resume without checkpoint" "does not exist" train --config "$input" --train.checkpoint="$ckpt" --resume
 echo "garbage" > "$tmp/corrupt.h5"
 expect_error "train: corrupt checkpoint" "$tmp/corrupt.h5" train --config "$input" --train.checkpoint="$tmp/corrupt.h5" --resume
