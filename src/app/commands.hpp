@@ -10,5 +10,6 @@ int analyze_command(const Environment& env, int argc, char** argv);
 int sample_command(const Environment& env, int argc, char** argv);
 int train_command(const Environment& env, int argc, char** argv);
 int solver_error_command(const Environment& env, int argc, char** argv);
+int symmetry_command(const Environment& env, int argc, char** argv);
 
 }  // namespace phi4flow::app

@@ -52,6 +52,15 @@ void require_same_model(const io::AttrList& identity, const io::AttrList& stored
   io::require_match(identity, stored, source);
 }
 
+io::Checkpoint load_trained_parameters(flow::Model& model, const io::AttrList& identity, const std::string& path) {
+  io::Checkpoint checkpoint = io::read_checkpoint(path);
+  require_same_model(identity, checkpoint.model, "checkpoint '" + path + "'");
+  if (!checkpoint.arrays.count("parameters"))
+    throw InputError("checkpoint '" + path + "' holds no parameters: is it a phi4flow train checkpoint?");
+  load_array(checkpoint.arrays.at("parameters"), model.parameters(), path + ": parameters");
+  return checkpoint;
+}
+
 void load_array(const std::vector<double>& from, const Kokkos::View<real_t*, MemSpace>& to, const std::string& what) {
   if (from.size() != to.extent(0)) {
     throw InputError(what + " holds " + std::to_string(from.size()) + " numbers, the model needs " +

@@ -24,6 +24,10 @@ io::AttrList model_identity(flow::Model& model, const io::Settings& settings);
 /// model kind first, naming the flow.model setting that loads it, then every other entry.
 void require_same_model(const io::AttrList& identity, const io::AttrList& stored, const std::string& source);
 
+/// \brief Reads the checkpoint at `path`, refuses it unless its model identity is `identity` (see
+/// require_same_model), and loads its parameters into `model`.
+io::Checkpoint load_trained_parameters(flow::Model& model, const io::AttrList& identity, const std::string& path);
+
 /// \brief Copy a host array into a device View of the same length (InputError naming `what` otherwise).
 void load_array(const std::vector<double>& from, const Kokkos::View<real_t*, MemSpace>& to, const std::string& what);
 

@@ -22,6 +22,8 @@ void usage() {
       "  train    train a flow by reverse KL     phi4flow train --config input/L6.ini\n"
       "  sample   flow Metropolis-Hastings       phi4flow sample --config input/L6.ini\n"
       "  solver-error  log q error of a trained flow's RK4 steps   phi4flow solver-error --config input/L6.ini\n"
+      "  symmetry  log q of a model on all symmetry images of ensemble configurations\n"
+      "           phi4flow symmetry --config input/L6.ini --ensemble runs/L6/hmc.h5\n"
       "  analyze  analyse an ensemble file       phi4flow analyze runs/quickstart/hmc.h5\n",
       phi4flow::version_string, phi4flow::git_hash);
 }
@@ -35,6 +37,7 @@ int main(int argc, char** argv) {
                                                    {"train", phi4flow::app::train_command},
                                                    {"sample", phi4flow::app::sample_command},
                                                    {"solver-error", phi4flow::app::solver_error_command},
+                                                   {"symmetry", phi4flow::app::symmetry_command},
                                                    {"analyze", phi4flow::app::analyze_command}};
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     if (env.rank() == 0) usage();

@@ -146,15 +146,6 @@ class ProposalSource {
   HostBatchScalars h_log_q_, h_S_;
 };
 
-/// The checkpoint's parameters, refused by name unless it was trained for this model, lattice and couplings.
-io::Checkpoint load_checkpoint(const std::string& path, const io::AttrList& identity) {
-  const io::Checkpoint checkpoint = io::read_checkpoint(path);
-  require_same_model(identity, checkpoint.model, "checkpoint '" + path + "'");
-  if (!checkpoint.arrays.count("parameters"))
-    throw InputError("checkpoint '" + path + "' holds no parameters: is it a phi4flow train checkpoint?");
-  return checkpoint;
-}
-
 }  // namespace
 
 int sample_command(const Environment& env, int argc, char** argv) {
@@ -178,8 +169,7 @@ int sample_command(const Environment& env, int argc, char** argv) {
   check_on_root(env.comm(), [&] { io::check_output_path("sample.output", cfg.output, input.force, input.resume); });
 
   const io::AttrList identity = model_identity(*model, settings);
-  const io::Checkpoint checkpoint = load_checkpoint(checkpoint_path, identity);
-  load_array(checkpoint.arrays.at("parameters"), model->parameters(), checkpoint_path + ": parameters");
+  const io::Checkpoint checkpoint = load_trained_parameters(*model, identity, checkpoint_path);
   const std::int64_t trained_steps = checkpoint.counters.count("step") ? checkpoint.counters.at("step") : 0;
   const auto layout =
       sample_layout(input, env, settings, identity, checkpoint_path, io::sha256_file(checkpoint_path), trained_steps);
