@@ -14,6 +14,7 @@
 #include "phi4flow/flow/equivariant_flow.hpp"
 #include "phi4flow/parallel/environment.hpp"
 #include "phi4flow/parallel/random.hpp"
+#include "timing.hpp"
 
 using namespace phi4flow;
 
@@ -45,46 +46,6 @@ Work estimate_work(int L, int batch, const flow::EquivariantFlowConfig& cfg) {
   return w;
 }
 
-template <class Call>
-double seconds_per_call(Call&& call, double min_total) {
-  call();  // warm-up: plans, scratch allocation
-  Kokkos::fence();
-  double best = 1e300, total = 0.0;
-  int repeats = 0;
-  do {
-    Kokkos::Timer timer;
-    call();
-    Kokkos::fence();
-    const double s = timer.seconds();
-    best = std::min(best, s);
-    total += s;
-    ++repeats;
-  } while (total < min_total && repeats < 10);
-  return best;
-}
-
-/// Floating-point rate this core reaches on independent fused multiply-adds (8 chains per element so the
-/// pipeline stays full): the yardstick for the model's GFLOP/s.
-double measured_peak_gflops() {
-  const int n = 1 << 14, iterations = 2048;
-  Kokkos::View<double*, MemSpace> out("out", n);
-  const auto run = [&] {
-    Kokkos::parallel_for(
-        "phi4flow::bench::fma_peak", Kokkos::RangePolicy<ExecSpace>(0, n), KOKKOS_LAMBDA(const int i) {
-          double x[8];
-          for (int k = 0; k < 8; ++k) x[k] = 1e-3 * (i + k);
-          for (int it = 0; it < iterations; ++it)
-            for (int k = 0; k < 8; ++k) x[k] = x[k] * 0.999999 + 1e-7;
-          double sum = 0.0;
-          for (int k = 0; k < 8; ++k) sum += x[k];
-          out(i) = sum;
-        });
-    Kokkos::fence();
-  };
-  const double t = seconds_per_call(run, 0.5);
-  return 2.0 * 8 * iterations * static_cast<double>(n) / t / 1e9;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -105,7 +66,7 @@ int main(int argc, char** argv) {
   const std::vector<int> batches = quick ? std::vector<int>{10} : std::vector<int>{100, 1000};
 
   const bool root = env.rank() == 0;
-  const double peak = measured_peak_gflops();
+  const double peak = bench::measured_peak_gflops();
   if (root) {
     std::printf("Equivariant flow, A = %d, F = %d, %d RK4 steps; Kokkos %s; FFT planning %s.\n", cfg.time_basis,
                 cfg.frequencies, cfg.steps, ExecSpace::name(),
@@ -141,8 +102,8 @@ int main(int argc, char** argv) {
       rng::fill_normal(rng::Philox(1, rng::Purpose::flow_latent), 0, 0, z);
 
       const double min_total = quick ? 0.0 : 2.0;
-      const double t_train = seconds_per_call([&] { model.loss_and_gradient(z, action, grad); }, min_total);
-      const double t_sample = seconds_per_call([&] { model.sample(z, phi, log_q); }, min_total);
+      const double t_train = bench::seconds_per_call([&] { model.loss_and_gradient(z, action, grad); }, min_total);
+      const double t_sample = bench::seconds_per_call([&] { model.sample(z, phi, log_q); }, min_total);
       rate = work.train_step / t_train;
       if (root)
         std::printf("%4d %6d | %10.2f %12.4g %8.2f %5.0f%% | %10.2f %12.4g %8.2f\n", L, batch, work.train_step / 1e9,

@@ -26,8 +26,8 @@ detail::Activations activations(const std::string& name, int batch, int channels
 
 }  // namespace
 
-/// Scratch for one batch size: the pre-activations of one network's hidden convolutions, its (s, t) output,
-/// and their cotangents in the backward pass.
+/// Scratch for one batch size: the activations of one network's hidden convolutions, its (s, t) output, and
+/// the cotangents in the backward pass.
 struct RealNvp::Workspace {
   Workspace(int batch_size, const RealNvpConfig& config, int sites)
       : batch(batch_size),
@@ -45,7 +45,7 @@ struct RealNvp::Workspace {
   }
 
   int batch;
-  std::vector<detail::Activations> hidden;      // pre-activations of hidden convolution c
+  std::vector<detail::Activations> hidden;      // activations (after LeakyReLU) of hidden convolution c
   std::vector<detail::Activations> hidden_bar;  // ping-pong cotangents of the hidden pre-activations
   detail::Activations st, st_bar;               // network output (raw s, t) and its cotangent
   FieldBatch adjoint;                           // cotangent of the field between coupling layers
@@ -68,6 +68,7 @@ RealNvp::RealNvp(const Lattice& lattice, const RealNvpConfig& config, std::uint3
   check_input(std::isfinite(config.leaky_slope) && config.leaky_slope >= 0.0, "leaky_slope",
               "must be a finite number >= 0");
 
+  shift_ = detail::neighbour_table(lattice.extent(), config.kernel_size);
   const int K = config.kernel_size, convs_per_layer = config.hidden_layers + 1;
   int offset = 0;
   for (int l = 0; l < config.coupling_layers; ++l) {
@@ -116,11 +117,13 @@ RealNvp::Workspace& RealNvp::workspace(int batch) {
 void RealNvp::network(Workspace& ws, int layer, const ConstFieldBatch& x) {
   const int L = lattice_.extent(), H = config_.hidden_layers;
   for (int c = 0; c <= H; ++c) {
-    const detail::Activations& out = c == H ? ws.st : ws.hidden[c];
+    const bool hidden = c < H;
+    const detail::Activations& out = hidden ? ws.hidden[c] : ws.st;
     if (c == 0) {
-      detail::conv_from_field(x, frozen_parity(layer), params_, conv(layer, c), L, out);
+      detail::conv_from_field(x, frozen_parity(layer), params_, conv(layer, c), shift_, L, hidden, config_.leaky_slope,
+                              out);
     } else {
-      detail::conv_from_hidden(ws.hidden[c - 1], config_.leaky_slope, params_, conv(layer, c), L, out);
+      detail::conv_from_hidden(ws.hidden[c - 1], params_, conv(layer, c), shift_, hidden, config_.leaky_slope, out);
     }
   }
 }
@@ -132,11 +135,11 @@ void RealNvp::network_vjp(Workspace& ws, int layer, const ConstFieldBatch& x, co
   for (int c = H; c >= 0; --c) {
     const detail::Activations& out_bar = c == H ? ws.st_bar : ws.hidden_bar[c % 2];
     if (c == 0) {
-      detail::weight_gradient_from_field(x, frozen_parity(layer), out_bar, conv(layer, c), L, grad);
-      detail::field_input_gradient(out_bar, params_, conv(layer, c), L, frozen_parity(layer), x_bar);
+      detail::weight_gradient_from_field(x, frozen_parity(layer), out_bar, conv(layer, c), shift_, L, grad);
+      detail::field_input_gradient(out_bar, params_, conv(layer, c), shift_, L, frozen_parity(layer), x_bar);
     } else {
-      detail::weight_gradient_from_hidden(ws.hidden[c - 1], slope, out_bar, conv(layer, c), L, grad);
-      detail::hidden_input_gradient(out_bar, params_, conv(layer, c), L, ws.hidden[c - 1], slope,
+      detail::weight_gradient_from_hidden(ws.hidden[c - 1], out_bar, conv(layer, c), shift_, grad);
+      detail::hidden_input_gradient(out_bar, params_, conv(layer, c), shift_, ws.hidden[c - 1], slope,
                                     ws.hidden_bar[(c - 1) % 2]);
     }
   }

@@ -28,70 +28,79 @@ struct FrozenField {
   }
 };
 
-/// Input of later convolutions: LeakyReLU of the previous pre-activations.
-struct LeakyHidden {
-  ConstActivations pre;
+/// Input of later convolutions: the previous hidden layer's activations.
+struct Hidden {
+  ConstActivations act;
+  KOKKOS_INLINE_FUNCTION double operator()(int b, int i, int s) const { return act(b, i, s); }
+};
+
+/// What a convolution stores: its output, or LeakyReLU of it (hidden layers).
+struct Activation {
+  bool leaky;
   double slope;
-  KOKKOS_INLINE_FUNCTION double operator()(int b, int i, int s) const {
-    const double a = pre(b, i, s);
-    return a > 0.0 ? a : slope * a;
+  KOKKOS_INLINE_FUNCTION double operator()(double a) const {
+    // min(a, 0) compiles to one instruction; a branch on the sign would be mispredicted half the time.
+    const double negative_part = a < 0.0 ? a : 0.0;
+    return leaky ? a - (1.0 - slope) * negative_part : a;
   }
 };
 
 template <class Input>
 void conv_forward(const char* label, const Input& input, int batch, const ConstRealView& params,
-                  const ConvShape& shape, int L, const Activations& out) {
-  const int N = L * L, K = shape.kernel_size, half = K / 2;
+                  const ConvShape& shape, const NeighbourTable& shift, const Activation& activation,
+                  const Activations& out) {
+  const int N = static_cast<int>(shift.extent(0)), KK = shape.kernel_size * shape.kernel_size;
   const int cin = shape.in_channels, cout = shape.out_channels, w0 = shape.weight_offset, b0 = shape.bias_offset;
   Kokkos::parallel_for(
-      label, Kokkos::RangePolicy<ExecSpace>(0, batch * N), KOKKOS_LAMBDA(const int idx) {
-        const int b = idx / N, x = idx % N, x1 = x / L, x2 = x % L;
+      label, Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2, Kokkos::Iterate::Right, Kokkos::Iterate::Right>>(
+                 {0, 0}, {batch, N}),
+      KOKKOS_LAMBDA(const int b, const int x) {
         double acc[kRealNvpMaxChannels];
         for (int o = 0; o < cout; ++o) acc[o] = params(b0 + o);
         for (int i = 0; i < cin; ++i) {
-          for (int ky = 0; ky < K; ++ky) {
-            const int row = wrap(x1 + ky - half, L) * L;
-            for (int kx = 0; kx < K; ++kx) {
-              const double v = input(b, i, row + wrap(x2 + kx - half, L));
-              const int w = w0 + (i * K + ky) * K + kx;  // w[0][i][ky][kx]; output channel o adds o * cin K^2
-              for (int o = 0; o < cout; ++o) acc[o] += params(w + o * cin * K * K) * v;
-            }
+          for (int k = 0; k < KK; ++k) {
+            const double v = input(b, i, shift(x, k));
+            const int w = w0 + i * KK + k;  // w[0][i][k]; output channel o adds o * cin K^2
+            for (int o = 0; o < cout; ++o) acc[o] += params(w + o * cin * KK) * v;
           }
         }
-        for (int o = 0; o < cout; ++o) out(b, o, x) = acc[o];
+        for (int o = 0; o < cout; ++o) out(b, o, x) = activation(acc[o]);
       });
 }
 
 template <class Input>
 void weight_gradient(const char* label, const Input& input, const ConstActivations& out_bar, const ConvShape& shape,
-                     int L, const RealView& grad) {
-  const int N = L * L, K = shape.kernel_size, half = K / 2, batch = static_cast<int>(out_bar.extent(0));
+                     const NeighbourTable& shift, const RealView& grad) {
+  const int N = static_cast<int>(shift.extent(0)), KK = shape.kernel_size * shape.kernel_size;
+  const int batch = static_cast<int>(out_bar.extent(0));
   const int cin = shape.in_channels, w0 = shape.weight_offset, b0 = shape.bias_offset;
-  const int n_weights = shape.out_channels * cin * K * K;
-  // One team per weight or bias, reducing over every (field, site).
+  const int n_weights = shape.out_channels * cin * KK;
+  // One team per weight or bias, reducing over fields (threads) and sites (vector lanes).
   Kokkos::parallel_for(
       label, Kokkos::TeamPolicy<ExecSpace>(n_weights + shape.out_channels, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Team& team) {
         const int p = team.league_rank();
+        const bool is_weight = p < n_weights;
+        const int k = p % KK, i = (p / KK) % cin, o = is_weight ? p / (KK * cin) : p - n_weights;
         double sum = 0.0;
-        if (p < n_weights) {
-          const int kx = p % K, ky = (p / K) % K, i = (p / (K * K)) % cin, o = p / (K * K * cin);
-          Kokkos::parallel_reduce(
-              Kokkos::TeamThreadRange(team, batch * N),
-              [&](const int idx, double& partial) {
-                const int b = idx / N, x = idx % N;
-                const int s = wrap(x / L + ky - half, L) * L + wrap(x % L + kx - half, L);
-                partial += out_bar(b, o, x) * input(b, i, s);
-              },
-              sum);
-          Kokkos::single(Kokkos::PerTeam(team), [&]() { grad(w0 + p) += sum; });
-        } else {
-          const int o = p - n_weights;
-          Kokkos::parallel_reduce(
-              Kokkos::TeamThreadRange(team, batch * N),
-              [&](const int idx, double& partial) { partial += out_bar(idx / N, o, idx % N); }, sum);
-          Kokkos::single(Kokkos::PerTeam(team), [&]() { grad(b0 + o) += sum; });
-        }
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, batch),
+            [&](const int b, double& field_sum) {
+              double site_sum = 0.0;
+              if (is_weight) {
+                Kokkos::parallel_reduce(
+                    Kokkos::ThreadVectorRange(team, N),
+                    [&](const int x, double& partial) { partial += out_bar(b, o, x) * input(b, i, shift(x, k)); },
+                    site_sum);
+              } else {
+                Kokkos::parallel_reduce(
+                    Kokkos::ThreadVectorRange(team, N), [&](const int x, double& partial) { partial += out_bar(b, o, x); },
+                    site_sum);
+              }
+              field_sum += site_sum;
+            },
+            sum);
+        Kokkos::single(Kokkos::PerTeam(team), [&]() { grad(is_weight ? w0 + p : b0 + o) += sum; });
       });
 }
 
@@ -99,34 +108,34 @@ void weight_gradient(const char* label, const Input& input, const ConstActivatio
 /// `store(b, i, y, value)`.
 template <class Store>
 void transposed_conv(const char* label, const ConstActivations& out_bar, const ConstRealView& params,
-                     const ConvShape& shape, int L, const Store& store) {
-  const int N = L * L, K = shape.kernel_size, half = K / 2, batch = static_cast<int>(out_bar.extent(0));
+                     const ConvShape& shape, const NeighbourTable& shift, const Store& store) {
+  const int N = static_cast<int>(shift.extent(0)), KK = shape.kernel_size * shape.kernel_size;
+  const int batch = static_cast<int>(out_bar.extent(0));
   const int cin = shape.in_channels, cout = shape.out_channels, w0 = shape.weight_offset;
   Kokkos::parallel_for(
-      label, Kokkos::RangePolicy<ExecSpace>(0, batch * N), KOKKOS_LAMBDA(const int idx) {
-        const int b = idx / N, y = idx % N, y1 = y / L, y2 = y % L;
+      label, Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2, Kokkos::Iterate::Right, Kokkos::Iterate::Right>>(
+                 {0, 0}, {batch, N}),
+      KOKKOS_LAMBDA(const int b, const int y) {
         double acc[kRealNvpMaxChannels];
         for (int i = 0; i < cin; ++i) acc[i] = 0.0;
         for (int o = 0; o < cout; ++o) {
-          for (int ky = 0; ky < K; ++ky) {
-            const int row = wrap(y1 - (ky - half), L) * L;
-            for (int kx = 0; kx < K; ++kx) {
-              const double v = out_bar(b, o, row + wrap(y2 - (kx - half), L));
-              const int w = w0 + (o * cin * K + ky) * K + kx;  // w[o][0][ky][kx]; input channel i adds i K^2
-              for (int i = 0; i < cin; ++i) acc[i] += params(w + i * K * K) * v;
-            }
+          for (int k = 0; k < KK; ++k) {
+            const double v = out_bar(b, o, shift(y, KK - 1 - k));  // out_bar at y - d_k
+            const int w = w0 + o * cin * KK + k;                   // w[o][0][k]; input channel i adds i K^2
+            for (int i = 0; i < cin; ++i) acc[i] += params(w + i * KK) * v;
           }
         }
         for (int i = 0; i < cin; ++i) store(b, i, y, acc[i]);
       });
 }
 
+// LeakyReLU' from the activation itself: with slope >= 0 it is positive exactly where its input is.
 struct StoreHiddenBar {
-  ConstActivations pre;
+  ConstActivations act;
   double slope;
   Activations pre_bar;
   KOKKOS_INLINE_FUNCTION void operator()(int b, int i, int y, double value) const {
-    pre_bar(b, i, y) = pre(b, i, y) > 0.0 ? value : slope * value;
+    pre_bar(b, i, y) = act(b, i, y) > 0.0 ? value : slope * value;
   }
 };
 
@@ -141,16 +150,27 @@ struct AddFrozenFieldBar {
 
 }  // namespace
 
-void conv_from_field(const ConstFieldBatch& x, int frozen_parity, const ConstRealView& params, const ConvShape& shape,
-                     int L, const Activations& out) {
-  conv_forward("phi4flow::RealNvp::conv_from_field", FrozenField{x, frozen_parity, L}, static_cast<int>(x.extent(0)),
-               params, shape, L, out);
+Kokkos::View<int**, Kokkos::LayoutRight, MemSpace> neighbour_table(int L, int kernel_size) {
+  const int K = kernel_size, half = K / 2;
+  Kokkos::View<int**, Kokkos::LayoutRight, MemSpace> table("phi4flow::RealNvp::neighbours", L * L, K * K);
+  auto host = Kokkos::create_mirror_view(table);
+  for (int x = 0; x < L * L; ++x)
+    for (int ky = 0; ky < K; ++ky)
+      for (int kx = 0; kx < K; ++kx) host(x, ky * K + kx) = wrap(x / L + ky - half, L) * L + wrap(x % L + kx - half, L);
+  Kokkos::deep_copy(table, host);
+  return table;
 }
 
-void conv_from_hidden(const ConstActivations& pre, double slope, const ConstRealView& params, const ConvShape& shape,
-                      int L, const Activations& out) {
-  conv_forward("phi4flow::RealNvp::conv_from_hidden", LeakyHidden{pre, slope}, static_cast<int>(pre.extent(0)), params,
-               shape, L, out);
+void conv_from_field(const ConstFieldBatch& x, int frozen_parity, const ConstRealView& params, const ConvShape& shape,
+                     const NeighbourTable& shift, int L, bool leaky, double slope, const Activations& out) {
+  conv_forward("phi4flow::RealNvp::conv_from_field", FrozenField{x, frozen_parity, L}, static_cast<int>(x.extent(0)),
+               params, shape, shift, Activation{leaky, slope}, out);
+}
+
+void conv_from_hidden(const ConstActivations& act, const ConstRealView& params, const ConvShape& shape,
+                      const NeighbourTable& shift, bool leaky, double slope, const Activations& out) {
+  conv_forward("phi4flow::RealNvp::conv_from_hidden", Hidden{act}, static_cast<int>(act.extent(0)), params, shape,
+               shift, Activation{leaky, slope}, out);
 }
 
 void couple(const ConstFieldBatch& x, const ConstActivations& st, int frozen_parity, int L, bool inverse,
@@ -198,25 +218,26 @@ void couple_vjp(const ConstFieldBatch& x, const ConstActivations& st, int frozen
 }
 
 void weight_gradient_from_field(const ConstFieldBatch& x, int frozen_parity, const ConstActivations& out_bar,
-                                const ConvShape& shape, int L, const RealView& grad) {
-  weight_gradient("phi4flow::RealNvp::weight_gradient_from_field", FrozenField{x, frozen_parity, L}, out_bar, shape, L,
-                  grad);
+                                const ConvShape& shape, const NeighbourTable& shift, int L, const RealView& grad) {
+  weight_gradient("phi4flow::RealNvp::weight_gradient_from_field", FrozenField{x, frozen_parity, L}, out_bar, shape,
+                  shift, grad);
 }
 
-void weight_gradient_from_hidden(const ConstActivations& pre, double slope, const ConstActivations& out_bar,
-                                 const ConvShape& shape, int L, const RealView& grad) {
-  weight_gradient("phi4flow::RealNvp::weight_gradient_from_hidden", LeakyHidden{pre, slope}, out_bar, shape, L, grad);
+void weight_gradient_from_hidden(const ConstActivations& act, const ConstActivations& out_bar, const ConvShape& shape,
+                                 const NeighbourTable& shift, const RealView& grad) {
+  weight_gradient("phi4flow::RealNvp::weight_gradient_from_hidden", Hidden{act}, out_bar, shape, shift, grad);
 }
 
 void hidden_input_gradient(const ConstActivations& out_bar, const ConstRealView& params, const ConvShape& shape,
-                           int L, const ConstActivations& pre, double slope, const Activations& pre_bar) {
-  transposed_conv("phi4flow::RealNvp::hidden_input_gradient", out_bar, params, shape, L,
-                  StoreHiddenBar{pre, slope, pre_bar});
+                           const NeighbourTable& shift, const ConstActivations& act, double slope,
+                           const Activations& pre_bar) {
+  transposed_conv("phi4flow::RealNvp::hidden_input_gradient", out_bar, params, shape, shift,
+                  StoreHiddenBar{act, slope, pre_bar});
 }
 
 void field_input_gradient(const ConstActivations& out_bar, const ConstRealView& params, const ConvShape& shape,
-                          int L, int frozen_parity, const FieldBatch& x_bar) {
-  transposed_conv("phi4flow::RealNvp::field_input_gradient", out_bar, params, shape, L,
+                          const NeighbourTable& shift, int L, int frozen_parity, const FieldBatch& x_bar) {
+  transposed_conv("phi4flow::RealNvp::field_input_gradient", out_bar, params, shape, shift,
                   AddFrozenFieldBar{frozen_parity, L, x_bar});
 }
 

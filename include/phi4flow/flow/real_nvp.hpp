@@ -83,6 +83,7 @@ class RealNvp final : public Model {
   RealNvpConfig config_;
   int sites_ = 0;
   std::vector<ConvShape> convs_;
+  Kokkos::View<int**, Kokkos::LayoutRight, MemSpace> shift_;  // periodic neighbours x + d of every kernel offset d
   ParameterView params_;
   std::unique_ptr<Workspace> ws_;
   Kokkos::View<real_t***, Kokkos::LayoutRight, MemSpace> layer_outputs_;  // every layer's output, for the backward pass
