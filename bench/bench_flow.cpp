@@ -95,15 +95,8 @@ int main(int argc, char** argv) {
       for (int i = 0; i < model.theta_size(); ++i) params(i) = 0.01 * std::sin(1.0 + i);
       Kokkos::deep_copy(model.parameters(), params);
 
-      FieldBatch z(Kokkos::view_alloc(Kokkos::WithoutInitializing, "z"), batch, lat.volume());
-      FieldBatch phi(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi"), batch, lat.volume());
-      BatchScalars log_q(Kokkos::view_alloc(Kokkos::WithoutInitializing, "log_q"), batch);
-      flow::ParameterView grad(Kokkos::view_alloc(Kokkos::WithoutInitializing, "grad"), model.parameters().extent(0));
-      rng::fill_normal(rng::Philox(1, rng::Purpose::flow_latent), 0, 0, z);
-
-      const double min_total = quick ? 0.0 : 2.0;
-      const double t_train = bench::seconds_per_call([&] { model.loss_and_gradient(z, action, grad); }, min_total);
-      const double t_sample = bench::seconds_per_call([&] { model.sample(z, phi, log_q); }, min_total);
+      const bench::ModelTiming timing = bench::time_model(model, action, batch, quick ? 0.0 : 2.0);
+      const double t_train = timing.train_step, t_sample = timing.sample;
       rate = work.train_step / t_train;
       if (root)
         std::printf("%4d %6d | %10.2f %12.4g %8.2f %5.0f%% | %10.2f %12.4g %8.2f\n", L, batch, work.train_step / 1e9,

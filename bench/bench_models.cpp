@@ -32,24 +32,6 @@ double real_nvp_fma_per_site(const flow::RealNvp& model) {
   return fma;
 }
 
-struct Timing {
-  double train_step;
-  double per_1000_proposals;
-};
-
-Timing time_model(flow::Model& model, const Lattice& lat, int batch, bool quick) {
-  const Phi4Action action(lat, Couplings{-4.0, 5.0});
-  FieldBatch z(Kokkos::view_alloc(Kokkos::WithoutInitializing, "z"), batch, lat.volume());
-  FieldBatch phi(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi"), batch, lat.volume());
-  BatchScalars log_q(Kokkos::view_alloc(Kokkos::WithoutInitializing, "log_q"), batch);
-  flow::ParameterView grad(Kokkos::view_alloc(Kokkos::WithoutInitializing, "grad"), model.parameters().extent(0));
-  rng::fill_normal(rng::Philox(1, rng::Purpose::flow_latent), 0, 0, z);
-  const double min_total = quick ? 0.0 : 2.0;
-  const double train = bench::seconds_per_call([&] { model.loss_and_gradient(z, action, grad); }, min_total);
-  const double sample = bench::seconds_per_call([&] { model.sample(z, phi, log_q); }, min_total);
-  return {train, sample * 1000.0 / batch};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,14 +66,16 @@ int main(int argc, char** argv) {
     for (int i = 0; i < cnf.theta_size(); ++i) params(i) = 0.01 * std::sin(1.0 + i);
     Kokkos::deep_copy(cnf.parameters(), params);
     flow::RealNvp nvp(lat, nvp_config, 1);
-    const Timing c = time_model(cnf, lat, batch, quick);
-    const Timing n = time_model(nvp, lat, batch, quick);
+    const Phi4Action action(lat, Couplings{-4.0, 5.0});
+    const double min_total = quick ? 0.0 : 2.0;
+    const bench::ModelTiming c = bench::time_model(cnf, action, batch, min_total);
+    const bench::ModelTiming n = bench::time_model(nvp, action, batch, min_total);
+    const double c_per_1000 = c.sample * 1000.0 / batch, n_per_1000 = n.sample * 1000.0 / batch;
     const double nvp_flops = 4.0 * 2.0 * real_nvp_fma_per_site(nvp) * lat.volume() * batch;
     if (root)
-      std::printf("%4d | %12.4g %12.4g | %12.4g %12.4g %8.2f %5.0f%% | %12.2f %12.2f\n", L, c.train_step,
-                  c.per_1000_proposals, n.train_step, n.per_1000_proposals, nvp_flops / n.train_step / 1e9,
-                  100.0 * nvp_flops / n.train_step / 1e9 / peak, n.train_step / c.train_step,
-                  n.per_1000_proposals / c.per_1000_proposals);
+      std::printf("%4d | %12.4g %12.4g | %12.4g %12.4g %8.2f %5.0f%% | %12.2f %12.2f\n", L, c.train_step, c_per_1000,
+                  n.train_step, n_per_1000, nvp_flops / n.train_step / 1e9, 100.0 * nvp_flops / n.train_step / 1e9 / peak,
+                  n.train_step / c.train_step, n_per_1000 / c_per_1000);
   }
   return 0;
 }

@@ -1,10 +1,13 @@
-// Shared by the benchmarks: best-of-repeats timing of a call, and the FMA rate of this machine's core as the
-// yardstick for achieved GFLOP/s.
+// Shared by the benchmarks: best-of-repeats timing of a call and of a model's training step and sampling, and the
+// FMA rate of this machine's core as the yardstick for achieved GFLOP/s.
 #pragma once
 
 #include <Kokkos_Core.hpp>
 #include <algorithm>
 
+#include "phi4flow/flow/model.hpp"
+#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/physics/action.hpp"
 #include "phi4flow/types.hpp"
 
 namespace phi4flow::bench {
@@ -48,6 +51,25 @@ inline double measured_peak_gflops() {
   };
   const double t = seconds_per_call(run, 0.5);
   return 2.0 * 8 * iterations * static_cast<double>(n) / t / 1e9;
+}
+
+struct ModelTiming {
+  double train_step;  ///< seconds per loss_and_gradient()
+  double sample;      ///< seconds per sample() of the same batch
+};
+
+/// \brief Best-of-repeats seconds of one training step and one sample() call of `model` for a batch of latent
+/// fields (each repeated until min_total seconds).
+inline ModelTiming time_model(flow::Model& model, const Phi4Action& action, int batch, double min_total) {
+  const int sites = action.lattice().volume();
+  FieldBatch z(Kokkos::view_alloc(Kokkos::WithoutInitializing, "z"), batch, sites);
+  FieldBatch phi(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi"), batch, sites);
+  BatchScalars log_q(Kokkos::view_alloc(Kokkos::WithoutInitializing, "log_q"), batch);
+  flow::ParameterView grad(Kokkos::view_alloc(Kokkos::WithoutInitializing, "grad"), model.parameters().extent(0));
+  rng::fill_normal(rng::Philox(1, rng::Purpose::flow_latent), 0, 0, z);
+  const double train = seconds_per_call([&] { model.loss_and_gradient(z, action, grad); }, min_total);
+  const double sample = seconds_per_call([&] { model.sample(z, phi, log_q); }, min_total);
+  return {train, sample};
 }
 
 }  // namespace phi4flow::bench

@@ -9,6 +9,7 @@
 #include "phi4flow/lattice/lattice.hpp"
 #include "phi4flow/parallel/random.hpp"
 #include "phi4flow/physics/action.hpp"
+#include "model_checks.hpp"
 
 using namespace phi4flow;
 using flow::EquivariantFlow;
@@ -138,39 +139,8 @@ TEST(FlowGradient, LossGradientMatchesFiniteDifferences) {
     randomize_theta(flow, 41, 0.3);
     const auto z = random_fields(batch, n, 42);
     auto dev_z = Kokkos::create_mirror_view_and_copy(MemSpace(), z);
-    flow::ParameterView grad("grad", flow.parameters().extent(0)), scratch("scratch", flow.parameters().extent(0));
-    const double loss = flow.loss_and_gradient(dev_z, action, grad);
-    const auto host_grad = Kokkos::create_mirror_view_and_copy(HostSpace(), grad);
-
-    // The returned loss is sum_b [log q + S] of the fields sample() draws from the same z.
-    FieldBatch phi("phi", batch, n);
-    BatchScalars log_q("log_q", batch), S("S", batch);
-    flow.sample(dev_z, phi, log_q);
-    action.action(phi, S);
-    const auto host_log_q = Kokkos::create_mirror_view_and_copy(HostSpace(), log_q);
-    const auto host_S = Kokkos::create_mirror_view_and_copy(HostSpace(), S);
-    EXPECT_NEAR(loss, sum(host_log_q) + sum(host_S), 1e-12 * std::abs(loss));
-
-    auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
-    const double h = 1e-5;
-    for (int i = 0; i < static_cast<int>(params.extent(0)); ++i) {
-      const double saved = params(i);
-      params(i) = saved + h;
-      Kokkos::deep_copy(flow.parameters(), params);
-      const double plus = flow.loss_and_gradient(dev_z, action, scratch);
-      params(i) = saved - h;
-      Kokkos::deep_copy(flow.parameters(), params);
-      const double minus = flow.loss_and_gradient(dev_z, action, scratch);
-      params(i) = saved;
-      const double fd = (plus - minus) / (2 * h);
-      const std::string what = i < flow.theta_size() ? "theta " : "omega ";
-      EXPECT_NEAR(host_grad(i), fd, 1e-6 * (1.0 + std::abs(fd))) << variant_name(variant) << " " << what << i;
-    }
-    Kokkos::deep_copy(flow.parameters(), params);
-
-    // grad is overwritten, not accumulated.
-    flow.loss_and_gradient(dev_z, action, grad);
-    const auto again = Kokkos::create_mirror_view_and_copy(HostSpace(), grad);
-    for (int i = 0; i < static_cast<int>(params.extent(0)); ++i) EXPECT_EQ(again(i), host_grad(i));
+    test::expect_loss_gradient_matches_finite_differences(flow, action, dev_z, 1, [&](int i) {
+      return std::string(variant_name(variant)) + (i < flow.theta_size() ? " theta " : " omega ") + std::to_string(i);
+    });
   }
 }

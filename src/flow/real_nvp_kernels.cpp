@@ -5,7 +5,8 @@
 
 namespace phi4flow::flow::detail {
 
-namespace {
+// Not an unnamed namespace: nvcc refuses device lambdas in functions with internal linkage.
+namespace real_nvp_impl {
 
 using Team = Kokkos::TeamPolicy<ExecSpace>::member_type;
 
@@ -148,7 +149,9 @@ struct AddFrozenFieldBar {
   }
 };
 
-}  // namespace
+}  // namespace real_nvp_impl
+
+using namespace real_nvp_impl;
 
 Kokkos::View<int**, Kokkos::LayoutRight, MemSpace> neighbour_table(int L, int kernel_size) {
   const int K = kernel_size, half = K / 2;
