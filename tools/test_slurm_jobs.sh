@@ -199,8 +199,17 @@ ok=0
 [ "$st" = "COMPLETED 0:0" ] && [ "$step" = 8000 ] && ok=1
 result "train.sbatch RESUME=1" $ok "job $id: $st; checkpoint at step ${step:-unreadable} (want 8000)"
 
+echo "== 7. jobs/compare.sbatch: the equivariant flow and RealNVP at L = 6 for 3 s each, sampled, measured, plotted"
+id=$(SIZES=6 BUDGET=3 MH_STEPS=200 OUT="$W/compare" sbatch --parsable "${common[@]}" --ntasks=2 \
+  --output="$W/compare-%j.out" jobs/compare.sbatch cnf realnvp)
+st=$(wait_job "$id")
+ok=0
+[ "$st" = "COMPLETED 0:0" ] && [ -f "$W/compare/L6/cnf.done" ] && [ -f "$W/compare/L6/realnvp.done" ] \
+  && [ -s "$W/compare/comparison.png" ] && grep -q "^| 6 | RealNVP" "$W/compare-$id.out" && ok=1
+result compare.sbatch $ok "job $id: $st; $(ls "$W/compare/L6" 2>/dev/null | grep -c done) models done, figures: $(ls "$W/compare"/*.png 2>/dev/null | wc -l)"
+
 if [ "${SLURM_TEST_SKIP_TIMELIMIT:-0}" != 1 ]; then
-  echo "== 7. hmc.sbatch at its wall-time limit: --time=00:01:00 --signal=B:USR1@40 (exit 3, not TIMEOUT), then RESUME=1"
+  echo "== 8. hmc.sbatch at its wall-time limit: --time=00:01:00 --signal=B:USR1@40 (exit 3, not TIMEOUT), then RESUME=1"
   tl=("$ini" --hmc.measure_every=100 --hmc.store_fields=false --hmc.flush_every=100
     --run.progress_interval=5 --hmc.output="$W/timelimit.h5")
   id=$(sbatch --parsable --time=00:01:00 --signal=B:USR1@40 --ntasks=2 --output="$W/timelimit-%j.out" \

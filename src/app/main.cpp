@@ -22,8 +22,7 @@ void usage() {
       "  train    train a flow by reverse KL     phi4flow train --config input/L6.ini\n"
       "  sample   flow Metropolis-Hastings       phi4flow sample --config input/L6.ini\n"
       "  solver-error  log q error of a trained flow's RK4 steps   phi4flow solver-error --config input/L6.ini\n"
-      "  symmetry  log q of a model on all symmetry images of ensemble configurations\n"
-      "           phi4flow symmetry --config input/L6.ini --ensemble runs/L6/hmc.h5\n"
+      "  symmetry log q over symmetry images    phi4flow symmetry --config input/L6.ini --ensemble runs/L6/hmc.h5\n"
       "  analyze  analyse an ensemble file       phi4flow analyze runs/quickstart/hmc.h5\n",
       phi4flow::version_string, phi4flow::git_hash);
 }
