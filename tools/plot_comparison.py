@@ -76,6 +76,23 @@ def table(results):
               f"| {h['ess'].max():.3f} | {acc} | {pess} | {spread} |")
 
 
+def smoothed(values, window=5):
+    """Rolling mean (the paper smooths its ESS curves alike); the first points average what there is."""
+    c = np.cumsum(np.insert(values, 0, 0.0))
+    n = np.minimum(np.arange(1, len(values) + 1), window)
+    return (c[1:] - c[np.arange(len(values)) + 1 - n]) / n
+
+
+def plot_ess(ax, h, **style):
+    """Each ESS estimate faintly, their rolling mean solidly."""
+    minutes = h["seconds"] / 60
+    line, = ax.plot(minutes, smoothed(h["ess"]), **style)
+    ax.plot(minutes, h["ess"], color=line.get_color(), ls=line.get_linestyle(), lw=0.6, alpha=0.3)
+
+
+COLOR = {"cnf": "tab:blue", "realnvp": "tab:red"}
+
+
 def figure_1(results, output):
     sizes = sorted({L for L, _ in results})
     colors = {L: plt.cm.viridis(i / max(len(sizes) - 1, 1)) for i, L in enumerate(sizes)}
@@ -83,11 +100,10 @@ def figure_1(results, output):
     for (L, model), r in results.items():
         if model not in ("cnf", "realnvp"):
             continue
-        h = r["history"]
-        ax_ess.plot(h["seconds"] / 60, h["ess"], color=colors[L], ls="-" if model == "cnf" else "--",
-                    label=f"L = {L}, {LABEL[model]}")
+        plot_ess(ax_ess, r["history"], color=colors[L], ls="-" if model == "cnf" else "--",
+                 label=f"L = {L}, {LABEL[model]}")
     ax_ess.set_xlabel("training time [min]")
-    ax_ess.set_ylabel("ESS (1000 fresh samples)")
+    ax_ess.set_ylabel("ESS (1000 fresh samples; rolling mean of 5)")
     ax_ess.set_ylim(0, 1)
     ax_ess.grid(alpha=0.3)
     ax_ess.legend(fontsize=8)
@@ -96,11 +112,12 @@ def figure_1(results, output):
         if pts:
             ax_acc.errorbar([L for L, _ in pts], [r["acceptance"] for _, r in pts],
                             yerr=[r["acceptance_error"] for _, r in pts], marker=marker, capsize=3,
-                            label=f"{LABEL[model]}: MH acceptance")
+                            color=COLOR[model], label=f"{LABEL[model]}: MH acceptance")
             ax_acc.plot([L for L, _ in pts], [r["proposal_ess"] for _, r in pts], marker=marker, ls=":",
-                        label=f"{LABEL[model]}: proposal ESS")
+                        mfc="none", color=COLOR[model], label=f"{LABEL[model]}: ESS of the MH proposals")
     paper = sorted(PAPER.items())
-    ax_acc.plot([L for L, _ in paper], [a for _, (a, _) in paper], "k^", label="paper: acceptance (2 weeks, V100)")
+    ax_acc.plot([L for L, _ in paper], [a for _, (a, _) in paper], "k^", label="paper's flow: acceptance (2 weeks)")
+    ax_acc.plot([L for L, _ in paper], [e for _, (_, e) in paper], "k^", mfc="none", label="paper's flow: ESS")
     ax_acc.set_xlabel("L")
     ax_acc.set_ylabel("acceptance / ESS")
     ax_acc.set_ylim(0, 1)
@@ -120,11 +137,10 @@ def figure_5(results, output):
     for ax, L in zip(axes[0], sizes):
         for model in ORDER[:4]:
             if (L, model) in results:
-                h = results[(L, model)]["history"]
-                ax.plot(h["seconds"] / 60, h["ess"], label=LABEL[model])
+                plot_ess(ax, results[(L, model)]["history"], label=LABEL[model])
         ax.set_title(f"L = {L}")
         ax.set_xlabel("training time [min]")
-        ax.set_ylabel("ESS")
+        ax.set_ylabel("ESS (rolling mean of 5)")
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
