@@ -6,6 +6,9 @@
 #include <cstdio>
 #include <string>
 
+#include "phi4flow/io/ensemble.hpp"
+#include "phi4flow/parallel/environment.hpp"
+
 namespace phi4flow::app {
 
 class Progress {
@@ -62,11 +65,17 @@ class Progress {
   double time_limit_ = 0.0;
 };
 
-/// \brief The closing line of a sampler run on rank 0: where a stopped run can be continued, or the summary
-/// (acceptance over the `proposed` updates of this run, named `updates`) of a finished one.
-inline void report_end(const char* command, const char* step_name, const char* updates, bool stopped, int signal,
-                       long long step, long long records, const std::string& output, double seconds, long accepted,
-                       long proposed) {
+/// \brief End of a sampler run on every rank: sums the acceptance counts of this run over the ranks, closes the
+/// ensemble, and prints the closing line on rank 0: where a stopped run can be continued, or the summary
+/// (acceptance over the proposed updates of this run, named `updates`) of a finished one.
+inline void close_and_report(const Environment& env, io::EnsembleWriter& writer, const char* command,
+                             const char* step_name, const char* updates, bool stopped, int signal, long long step,
+                             const std::string& output, double seconds, long accepted_local, long proposed_local) {
+  long counts[2] = {accepted_local, proposed_local}, sums[2] = {0, 0};
+  MPI_Reduce(counts, sums, 2, MPI_LONG, MPI_SUM, 0, env.comm());
+  const long long records = writer.records_complete();
+  writer.close();
+  if (env.rank() != 0) return;
   if (stopped) {
     std::printf(
         "phi4flow %s: stopped by signal %d after %s %lld; %lld records per chain saved in %s; "
@@ -74,7 +83,7 @@ inline void report_end(const char* command, const char* step_name, const char* u
         command, signal, step_name, step, records, output.c_str());
   } else {
     std::printf("phi4flow %s: done in %.1f s; acceptance %.4f over %ld %s this run; %lld records per chain in %s\n",
-                command, seconds, proposed ? static_cast<double>(accepted) / proposed : 0.0, proposed, updates, records,
+                command, seconds, sums[1] ? static_cast<double>(sums[0]) / sums[1] : 0.0, sums[1], updates, records,
                 output.c_str());
   }
 }

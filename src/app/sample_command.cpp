@@ -308,15 +308,8 @@ int sample_command(const Environment& env, int argc, char** argv) {
   }
   if (block.n > 0 || stop_signal) flush(step);
 
-  long counts[2] = {accepted_local, proposed_local}, sums[2] = {0, 0};
-  MPI_Reduce(counts, sums, 2, MPI_LONG, MPI_SUM, 0, env.comm());
-  const std::int64_t records = writer.records_complete();
-  writer.close();
-  if (root) {
-    report_end("sample", "step", "proposals", stop_signal != 0 && step < total, stop_signal,
-               static_cast<long long>(step), static_cast<long long>(records), cfg.output, progress.elapsed(), sums[0],
-               sums[1]);
-  }
+  close_and_report(env, writer, "sample", "step", "proposals", stop_signal != 0 && step < total, stop_signal,
+                   static_cast<long long>(step), cfg.output, progress.elapsed(), accepted_local, proposed_local);
   return stop_signal && step < total ? exit_interrupted : 0;
 }
 
