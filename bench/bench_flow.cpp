@@ -73,8 +73,9 @@ int main(int argc, char** argv) {
                 cfg.fft_planning == flow::FftPlanning::measure ? "measure" : "estimate");
     std::printf("Work counts a real FFT as 2.5 N log2 N and sin/cos as 1; best of repeated calls.\n");
     std::printf("Measured FMA rate of this core: %.2f GFLOP/s; %%peak = achieved / that.\n\n", peak);
-    std::printf("%4s %6s | %10s %12s %8s %6s | %10s %12s %8s\n", "L", "batch", "GFLOP/step", "s/train step", "GFLOP/s",
-                "%peak", "GFLOP/smp", "s/sample", "GFLOP/s");
+    std::printf("%4s %6s | %10s %12s %8s %6s | %10s %12s %8s | %12s %8s %12s %8s\n", "L", "batch", "GFLOP/step",
+                "s/train step", "GFLOP/s", "%peak", "GFLOP/smp", "s/sample", "GFLOP/s", "float s/step", "speed-up",
+                "float s/smp", "speed-up");
   }
   double rate = 0.0;  // last achieved training rate, to predict the next size's time
   for (int L : sizes)
@@ -89,19 +90,25 @@ int main(int argc, char** argv) {
       }
       const Lattice lat(L);
       const Phi4Action action(lat, Couplings{-4.0, 5.0});
-      flow::EquivariantFlow model(lat, cfg, 1);
-      // Costs do not depend on the values; nonzero theta only keeps the fields from staying Gaussian.
-      auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), model.parameters());
-      for (int i = 0; i < model.theta_size(); ++i) params(i) = 0.01 * std::sin(1.0 + i);
-      Kokkos::deep_copy(model.parameters(), params);
-
-      const bench::ModelTiming timing = bench::time_model(model, action, batch, quick ? 0.0 : 2.0);
-      const double t_train = timing.train_step, t_sample = timing.sample;
+      auto time_with = [&](bool single_sincos) {
+        flow::EquivariantFlowConfig variant = cfg;
+        variant.single_precision_sincos = single_sincos;
+        flow::EquivariantFlow model(lat, variant, 1);
+        // Costs do not depend on the values; nonzero theta only keeps the fields from staying Gaussian.
+        auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), model.parameters());
+        for (int i = 0; i < model.theta_size(); ++i) params(i) = 0.01 * std::sin(1.0 + i);
+        Kokkos::deep_copy(model.parameters(), params);
+        return bench::time_model(model, action, batch, quick ? 0.0 : 2.0);
+      };
+      const bench::ModelTiming in_double = time_with(false), in_float = time_with(true);
+      const double t_train = in_double.train_step, t_sample = in_double.sample;
       rate = work.train_step / t_train;
       if (root)
-        std::printf("%4d %6d | %10.2f %12.4g %8.2f %5.0f%% | %10.2f %12.4g %8.2f\n", L, batch, work.train_step / 1e9,
-                    t_train, work.train_step / t_train / 1e9, 100.0 * work.train_step / t_train / 1e9 / peak,
-                    work.sample / 1e9, t_sample, work.sample / t_sample / 1e9);
+        std::printf("%4d %6d | %10.2f %12.4g %8.2f %5.0f%% | %10.2f %12.4g %8.2f | %12.4g %7.2fx %12.4g %7.2fx\n", L,
+                    batch, work.train_step / 1e9, t_train, work.train_step / t_train / 1e9,
+                    100.0 * work.train_step / t_train / 1e9 / peak, work.sample / 1e9, t_sample,
+                    work.sample / t_sample / 1e9, in_float.train_step, t_train / in_float.train_step,
+                    in_float.sample, t_sample / in_float.sample);
     }
   return 0;
 }

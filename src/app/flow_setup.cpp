@@ -17,6 +17,9 @@ std::unique_ptr<flow::Model> make_model(const io::Settings& settings, const Latt
     config.steps = f.ode_steps;
     config.translation_only = f.translation_only;
     config.sign_breaking = f.sign_breaking;
+    if (f.sincos_precision != "double" && f.sincos_precision != "single")
+      throw InputError("flow.sincos_precision = '" + f.sincos_precision + "': use double or single");
+    config.single_precision_sincos = f.sincos_precision == "single";
     return std::make_unique<flow::EquivariantFlow>(lattice, config, seed);
   }
   if (f.model == "realnvp") {
@@ -49,7 +52,12 @@ void require_same_model(const io::AttrList& identity, const io::AttrList& stored
                        ": set flow.model = " + stored_kind + " (and its other flow.* keys) to use it");
     }
   }
-  io::require_match(identity, stored, source);
+  // The ODE solver's settings describe how the flow is integrated, not the flow: parameters trained with one
+  // setting are used with another (train.ode_steps, flow.sincos_precision, solver-error).
+  io::AttrList model_only;
+  for (const auto& attr : identity)
+    if (attr.first != "steps" && attr.first != "single_precision_sincos") model_only.push_back(attr);
+  io::require_match(model_only, stored, source);
 }
 
 io::Checkpoint load_trained_parameters(flow::Model& model, const io::AttrList& identity, const std::string& path) {

@@ -17,11 +17,12 @@ namespace phi4flow::app {
 std::unique_ptr<flow::Model> make_model(const io::Settings& settings, const Lattice& lattice);
 
 /// \brief Metadata that identifies what a checkpoint's parameters mean: model kind and hyperparameters,
-/// lattice and couplings. A checkpoint is usable only where all of it matches.
+/// lattice and couplings, and the ODE solver's settings.
 io::AttrList model_identity(flow::Model& model, const io::Settings& settings);
 
 /// \brief Refuses a checkpoint whose model identity (as written by model_identity) differs from `identity`: the
-/// model kind first, naming the flow.model setting that loads it, then every other entry.
+/// model kind first, naming the flow.model setting that loads it, then every other entry except the ODE solver's
+/// settings (steps, single_precision_sincos), which may differ.
 void require_same_model(const io::AttrList& identity, const io::AttrList& stored, const std::string& source);
 
 /// \brief Reads the checkpoint at `path`, refuses it unless its model identity is `identity` (see

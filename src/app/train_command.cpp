@@ -41,7 +41,9 @@ io::AttrList training_identity(const io::Settings& s) {
           {"lr_decade_steps", std::int64_t{s.train.lr_decade_steps}},
           {"beta1", s.train.beta1},
           {"beta2", s.train.beta2},
-          {"adam_epsilon", s.train.adam_epsilon}};
+          {"adam_epsilon", s.train.adam_epsilon},
+          {"ode_steps", std::int64_t{s.train.ode_steps > 0 ? s.train.ode_steps : s.flow.ode_steps}},
+          {"sincos_precision", s.flow.sincos_precision}};
 }
 
 std::string history_path(const std::string& checkpoint) {
@@ -73,13 +75,17 @@ int train_command(const Environment& env, int argc, char** argv) {
   io::validate(train, env.size());
   const Lattice lattice(settings.lattice.L);
   const Phi4Action action(lattice, Couplings{settings.action.m2, settings.action.lam});
-  const std::unique_ptr<flow::Model> model = make_model(settings, lattice);
+  // Training may integrate the flow more coarsely than sampling does (train.ode_steps): the parameters are the
+  // same model, and the log q error of the coarse solver is far below the spread of the log weights.
+  io::Settings model_settings = settings;
+  if (train.ode_steps > 0) model_settings.flow.ode_steps = train.ode_steps;
+  const std::unique_ptr<flow::Model> model = make_model(model_settings, lattice);
   check_on_root(env.comm(),
                 [&] { io::check_output_path("train.checkpoint", train.checkpoint, input.force, input.resume); });
 
   MpiReducer reducer(env.comm());
   Trainer trainer(*model, action, trainer_settings(settings), reducer, env.rank(), env.size());
-  const io::AttrList identity = model_identity(*model, settings);
+  const io::AttrList identity = model_identity(*model, model_settings);
   const io::AttrList optimisation = training_identity(settings);
   const bool root = env.rank() == 0;
   const std::string history = history_path(train.checkpoint);

@@ -166,6 +166,7 @@ std::vector<std::pair<std::string, double>> EquivariantFlow::hyperparameters() c
           {"translation_only", config_.translation_only ? 1.0 : 0.0},
           {"sign_breaking", config_.sign_breaking ? 1.0 : 0.0},
           {"t_end", config_.t_end},
+          {"single_precision_sincos", config_.single_precision_sincos ? 1.0 : 0.0},
           {"parameters", static_cast<double>(params_.extent(0))}};
 }
 
@@ -203,7 +204,8 @@ void EquivariantFlow::prepare_time(const TimeWeights& tw) {
 }
 
 void EquivariantFlow::velocity(Workspace& ws, const ConstFieldBatch& y, const SpectrumBatch& spectra) {
-  const detail::FeatureSet fs{config_.frequencies, features_, config_.sign_breaking, omega_index(0)};
+  const detail::FeatureSet fs{config_.frequencies, features_, config_.sign_breaking, omega_index(0),
+                              config_.single_precision_sincos};
   detail::compute_features(y, params_, stage_w0_, fs, ws.features, ws.div);
   ws.feature_fft.forward(ws.features, spectra);
   detail::combine_spectra(spectra, stage_kernel_, features_, ws.field_spectra);
@@ -213,7 +215,8 @@ void EquivariantFlow::velocity(Workspace& ws, const ConstFieldBatch& y, const Sp
 void EquivariantFlow::velocity_vjp(Workspace& ws, AdjointWorkspace& adj, const ConstFieldBatch& y,
                                    const SpectrumBatch& spectra, bool spectra_ready, const TimeWeights& tw, double c,
                                    const ParameterView& grad) {
-  const detail::FeatureSet fs{config_.frequencies, features_, config_.sign_breaking, omega_index(0)};
+  const detail::FeatureSet fs{config_.frequencies, features_, config_.sign_breaking, omega_index(0),
+                              config_.single_precision_sincos};
   if (!spectra_ready) {
     detail::compute_features(y, params_, stage_w0_, fs, ws.features, ws.div);
     ws.feature_fft.forward(ws.features, spectra);

@@ -102,7 +102,8 @@ void compute_features(const ConstFieldBatch& y, const ConstRealView& params, con
               const double p = y(b, x);
               for (int f = 0; f < F; ++f) {
                 const double w = params(f_set.omega_offset + f);
-                const double s = kmath::sin(w * p), c = kmath::cos(w * p);
+                double s, c;
+                sin_cos(w * p, f_set.single_precision_sincos, s, c);
                 features(b * nf + f, x) = s;
                 partial += w0(f) * w * c;
                 if (f_set.sign_breaking) {
@@ -205,7 +206,8 @@ void vjp_pointwise(const ConstFieldBatch& y, const ConstRealView& params, const 
         double pb = 0.0;
         for (int f = 0; f < F; ++f) {
           const double w = params(f_set.omega_offset + f);
-          const double s = kmath::sin(w * p), co = kmath::cos(w * p);
+          double s, co;
+          sin_cos(w * p, f_set.single_precision_sincos, s, co);
           const int row_sin = b * nf + f;
           const double u_sin = conv(row_sin, x);
           const double c_sin = c * w0(f);

@@ -13,7 +13,20 @@ struct FeatureSet {
   int features;     // nf: F, or 2F + 1 with sign breaking
   bool sign_breaking;
   int omega_offset;  // position of omega[0] in the parameter buffer
+  bool single_precision_sincos;
 };
+
+/// sin and cos of x, evaluated in float when `single` (EquivariantFlowConfig::single_precision_sincos).
+KOKKOS_INLINE_FUNCTION void sin_cos(double x, bool single, double& s, double& c) {
+  if (single) {
+    const float xf = static_cast<float>(x);
+    s = kmath::sin(xf);
+    c = kmath::cos(xf);
+  } else {
+    s = kmath::sin(x);
+    c = kmath::cos(x);
+  }
+}
 
 using IntView = Kokkos::View<int*, MemSpace>;
 using RealView = Kokkos::View<real_t*, MemSpace>;

@@ -63,6 +63,8 @@ po::options_description all_keys(Settings& settings) {
       "ablation: kernel equivariant under translations only (one parameter per displacement)")(
       "flow.sign_breaking", po::value(&flow.sign_breaking)->default_value(flow.sign_breaking),
       "ablation: features {sin, cos, 1} instead of sin (breaks phi -> -phi)")(
+      "flow.sincos_precision", po::value(&flow.sincos_precision)->default_value(flow.sincos_precision),
+      "double | single: precision of sin and cos of the features (single: faster steps, log q moves by ~1e-5)")(
       "flow.coupling_layers", po::value(&flow.coupling_layers)->default_value(flow.coupling_layers),
       "realnvp: affine coupling layers, checkerboard masks of alternating parity (paper: 16)")(
       "flow.hidden_layers", po::value(&flow.hidden_layers)->default_value(flow.hidden_layers),
@@ -87,6 +89,8 @@ po::options_description all_keys(Settings& settings) {
       "step schedule: factor applied to lr")("train.lr_decade_steps",
                                              po::value(&train.lr_decade_steps)->default_value(train.lr_decade_steps),
                                              "exponential schedule: steps over which lr falls tenfold")(
+      "train.ode_steps", po::value(&train.ode_steps)->default_value(train.ode_steps),
+      "RK4 steps of the flow while training (0: flow.ode_steps); fewer train faster, sampling uses flow.ode_steps")(
       "train.beta1", po::value(&train.beta1)->default_value(train.beta1), "Adam beta1 (paper: 0.9)")(
       "train.beta2", po::value(&train.beta2)->default_value(train.beta2), "Adam beta2 (paper: 0.999)")(
       "train.adam_epsilon", po::value(&train.adam_epsilon)->default_value(train.adam_epsilon), "Adam epsilon")(
@@ -225,6 +229,7 @@ void validate(const TrainConfig& train, int n_ranks) {
   positive("lr_step_at", train.lr_step_at);
   positive("lr_step_factor", train.lr_step_factor);
   positive("lr_decade_steps", train.lr_decade_steps);
+  if (train.ode_steps < 0) throw InputError("train.ode_steps must be >= 0 (0: train with flow.ode_steps)");
   positive("adam_epsilon", train.adam_epsilon);
   positive("ess_every", train.ess_every);
   positive("checkpoint_every", train.checkpoint_every);

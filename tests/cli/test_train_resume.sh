@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Training interrupted and resumed from its checkpoint ends with the same parameters and Adam moments, bit for
 # bit, as an uninterrupted run, on 1 and on 2 ranks, for both models; a checkpoint from another model kind,
-# hyperparameters or theory is refused by name.
+# hyperparameters, theory or training solver is refused by name; the solver is free when sampling.
 set -euo pipefail
 phi4flow=${1:?usage: test_train_resume.sh PHI4FLOW MPIEXEC}
 mpiexec=${2:?}
@@ -63,6 +63,16 @@ expect_refusal "set flow.model = equivariant_cnf" "$cnf_checkpoint" "${realnvp[@
 expect_refusal "set flow.model = realnvp" "$realnvp_checkpoint" "${cnf[@]}"
 expect_refusal "hidden_channels" "$realnvp_checkpoint" --flow.model=realnvp --flow.coupling_layers=4 --flow.hidden_channels=5 \
   --train.batch_size=8 --action.lam=6.975
+# The solver settings of training are part of the optimisation: a resume must keep them.
+expect_refusal "ode_steps" "$cnf_checkpoint" "${cnf[@]}" --train.ode_steps=3
+expect_refusal "sincos_precision" "$cnf_checkpoint" "${cnf[@]}" --flow.sincos_precision=single
+# ...but they are not the model: parameters trained with 3 RK4 steps and float sin/cos sample with 6 in double.
+"$phi4flow" train "${base[@]}" "${cnf[@]}" --train.steps=10 --train.ode_steps=3 --flow.sincos_precision=single \
+  --train.checkpoint="$tmp/coarse.h5" > /dev/null
+"$phi4flow" sample "${base[@]}" "${cnf[@]}" --checkpoint="$tmp/coarse.h5" --sample.steps=20 --sample.thermalisation=5 \
+  --sample.output="$tmp/coarse_sample.h5" > "$tmp/coarse_sample.log" ||
+  { echo "FAIL: a model trained with train.ode_steps = 3 did not sample with flow.ode_steps = 6"; cat "$tmp/coarse_sample.log"; exit 1; }
+echo "sampled with 6 RK4 steps in double a model trained with 3 in single"
 if out=$("$phi4flow" sample "${base[@]}" "${cnf[@]}" --checkpoint="$realnvp_checkpoint" --sample.output="$tmp/s.h5" 2>&1); then
   echo "FAIL: sampling a realnvp checkpoint as equivariant_cnf was accepted"; exit 1
 fi

@@ -44,6 +44,7 @@ struct FlowConfig {
   int ode_steps = 50;
   bool translation_only = false;
   bool sign_breaking = false;
+  std::string sincos_precision = "double";  ///< equivariant_cnf: "single" evaluates the features' sin/cos in float
   // realnvp
   int coupling_layers = 16;
   int hidden_layers = 2;
@@ -60,6 +61,7 @@ struct TrainConfig {
   int lr_step_at = 250;  ///< "step" schedule: lr * lr_step_factor from this step on
   double lr_step_factor = 0.1;
   int lr_decade_steps = 4000;  ///< "exponential" schedule: steps over which lr falls tenfold
+  int ode_steps = 0;  ///< RK4 steps while training; 0: flow.ode_steps (sampling always uses flow.ode_steps)
   double beta1 = 0.8;
   double beta2 = 0.9;
   double adam_epsilon = 1e-8;
