@@ -76,8 +76,7 @@ int solver_error_command(const Environment& env, int argc, char** argv) {
       "  max |phi difference| over sites and samples: %.3e\n"
       "  for scale: standard deviation of log w = -S - log q over the samples: %.3e\n",
       settings.train.checkpoint.c_str(), settings.flow.ode_steps, settings.flow.sincos_precision.c_str(),
-      settings.flow.ode_steps * factor, samples, mean,
-      worst, field, std::sqrt(w_var));
+      settings.flow.ode_steps * factor, samples, mean, worst, field, std::sqrt(w_var));
   return 0;
 }
 

@@ -101,8 +101,20 @@ int train_command(const Environment& env, int argc, char** argv) {
     trainer.optimizer().set_updates(checkpoint.counters.at("step"));
     earlier_seconds = 1e-3 * static_cast<double>(checkpoint.counters.at("elapsed_ms"));
     if (root) truncate_history(history, trainer.steps_done());
-  } else if (root) {
-    std::ofstream(history) << "step,loss,ess,lr,seconds\n";
+  } else {
+    if (!train.init_from.empty()) {
+      // A next stage: the parameters carry over, the optimiser starts afresh; history times continue.
+      const io::Checkpoint start = load_trained_parameters(*model, identity, train.init_from);
+      // The training streams are keyed by (seed, step): the same seed would replay the earlier stage's samples.
+      if (io::has_attr(start.rng, "seed") && io::attr_real(start.rng, "seed", train.init_from) == settings.run.seed) {
+        throw InputError("train.init_from: " + train.init_from +
+                         " was trained with run.seed = " + std::to_string(settings.run.seed) +
+                         "; give this stage its own run.seed, so that its samples are independent of the earlier ones");
+      }
+      if (start.counters.count("elapsed_ms"))
+        earlier_seconds = 1e-3 * static_cast<double>(start.counters.at("elapsed_ms"));
+    }
+    if (root) std::ofstream(history) << "step,loss,ess,lr,seconds\n";
   }
 
   Progress progress("train: step", train.steps, 0.0, root);
@@ -115,6 +127,7 @@ int train_command(const Environment& env, int argc, char** argv) {
     checkpoint.model = identity;
     checkpoint.training = optimisation;
     checkpoint.training.emplace_back("steps_planned", std::int64_t{train.steps});
+    if (!train.init_from.empty()) checkpoint.training.emplace_back("init_from", train.init_from);
     checkpoint.rng = {{"generator", std::string("Philox4x32-10 (Random123)")},
                       {"seed", settings.run.seed},
                       {"key", std::string("(seed, purpose); counter (global sample, step, site pair)")}};

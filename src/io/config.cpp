@@ -52,7 +52,8 @@ po::options_description all_keys(Settings& settings) {
       "store the field configurations (false: observables only)");
 
   po::options_description flow_keys("Flow model ([flow] in the INI file)");
-  flow_keys.add_options()("flow.model", po::value(&flow.model)->default_value(flow.model), "model: equivariant_cnf (the paper's) | realnvp (its baseline)")(
+  flow_keys.add_options()("flow.model", po::value(&flow.model)->default_value(flow.model),
+                          "model: equivariant_cnf (the paper's) | realnvp (its baseline)")(
       "flow.time_basis", po::value(&flow.time_basis)->default_value(flow.time_basis),
       "A: hat functions of the time kernel (paper: 10)")("flow.frequencies",
                                                          po::value(&flow.frequencies)->default_value(flow.frequencies),
@@ -101,7 +102,10 @@ po::options_description all_keys(Settings& settings) {
       "train.checkpoint_every", po::value(&train.checkpoint_every)->default_value(train.checkpoint_every),
       "steps between checkpoints (one is always written at the end)")(
       "train.time_limit", po::value(&train.time_limit)->default_value(train.time_limit),
-      "wall-clock seconds after which training checkpoints and stops (0: none); for fixed-budget comparisons");
+      "wall-clock seconds after which training checkpoints and stops (0: none); for fixed-budget comparisons")(
+      "train.init_from", po::value(&train.init_from),
+      "start a new run from this checkpoint's parameters, with a fresh optimiser at step 0: a next stage of "
+      "training with other settings (a larger batch, another schedule); ignored by --resume");
 
   po::options_description sample_keys(
       "Flow Metropolis-Hastings ([sample] in the INI file; phi4flow sample, model from train.checkpoint or "

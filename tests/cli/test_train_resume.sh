@@ -73,6 +73,29 @@ expect_refusal "sincos_precision" "$cnf_checkpoint" "${cnf[@]}" --flow.sincos_pr
   --sample.output="$tmp/coarse_sample.h5" > "$tmp/coarse_sample.log" ||
   { echo "FAIL: a model trained with train.ode_steps = 3 did not sample with flow.ode_steps = 6"; cat "$tmp/coarse_sample.log"; exit 1; }
 echo "sampled with 6 RK4 steps in double a model trained with 3 in single"
+# A next stage (train.init_from) starts from a checkpoint's parameters with a fresh optimiser: after one step at a
+# vanishing learning rate the parameters are the checkpoint's, bit for bit. It needs its own seed and the same model.
+"$phi4flow" train "${base[@]}" "${cnf[@]}" --run.seed=77 --train.steps=1 --train.lr=1e-30 \
+  --train.init_from="$cnf_checkpoint" --train.checkpoint="$tmp/stage2.h5" > /dev/null
+/usr/bin/python3 - "$cnf_checkpoint" "$tmp/stage2.h5" <<'PY'
+import os, sys
+os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
+import h5py, numpy as np
+source, stage = (h5py.File(p, "r") for p in sys.argv[1:3])
+assert np.array_equal(source["arrays/parameters"][()], stage["arrays/parameters"][()]), "parameters did not carry over"
+assert stage["counters"].attrs["step"] == 1, "the stage does not start at step 0"
+assert stage["training"].attrs["init_from"] == sys.argv[1], "the stage does not record its start"
+print("next stage starts from the checkpoint's parameters at step 0")
+PY
+for case in "run.seed|--train.init_from=$cnf_checkpoint" "set flow.model = realnvp|--run.seed=77 --train.init_from=$realnvp_checkpoint"; do
+  needle=${case%%|*}
+  # shellcheck disable=SC2086
+  if out=$("$phi4flow" train "${base[@]}" "${cnf[@]}" --train.steps=1 --train.checkpoint="$tmp/refused.h5" --force ${case#*|} 2>&1); then
+    echo "FAIL: train.init_from with ${case#*|} was accepted"; exit 1
+  fi
+  grep -qF "$needle" <<<"$out" || { echo "FAIL: init_from refusal does not name $needle: $out"; exit 1; }
+  echo "refused (init_from: $needle): $(head -1 <<<"$out")"
+done
 if out=$("$phi4flow" sample "${base[@]}" "${cnf[@]}" --checkpoint="$realnvp_checkpoint" --sample.output="$tmp/s.h5" 2>&1); then
   echo "FAIL: sampling a realnvp checkpoint as equivariant_cnf was accepted"; exit 1
 fi

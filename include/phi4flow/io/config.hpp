@@ -69,6 +69,7 @@ struct TrainConfig {
   int ess_samples = 1000;
   int checkpoint_every = 200;
   double time_limit = 0.0;  ///< seconds of training after which to checkpoint and stop; 0: no limit
+  std::string init_from;    ///< a new run starts from this checkpoint's parameters (fresh optimiser, step 0)
 };
 
 struct SampleConfig {
