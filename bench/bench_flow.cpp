@@ -107,8 +107,8 @@ int main(int argc, char** argv) {
         std::printf("%4d %6d | %10.2f %12.4g %8.2f %5.0f%% | %10.2f %12.4g %8.2f | %12.4g %7.2fx %12.4g %7.2fx\n", L,
                     batch, work.train_step / 1e9, t_train, work.train_step / t_train / 1e9,
                     100.0 * work.train_step / t_train / 1e9 / peak, work.sample / 1e9, t_sample,
-                    work.sample / t_sample / 1e9, in_float.train_step, t_train / in_float.train_step,
-                    in_float.sample, t_sample / in_float.sample);
+                    work.sample / t_sample / 1e9, in_float.train_step, t_train / in_float.train_step, in_float.sample,
+                    t_sample / in_float.sample);
     }
   return 0;
 }
