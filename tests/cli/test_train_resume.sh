@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Training interrupted and resumed from its checkpoint ends with the same parameters and Adam moments, bit for
 # bit, as an uninterrupted run, on 1 and on 2 ranks, for both models; a checkpoint from another model kind,
-# hyperparameters, theory or training solver is refused by name; the solver is free when sampling.
+# hyperparameters, theory or training solver is refused by name; the solver is free when sampling; a next stage
+# (train.init_from) starts from a checkpoint's parameters.
 set -euo pipefail
 phi4flow=${1:?usage: test_train_resume.sh PHI4FLOW MPIEXEC}
 mpiexec=${2:?}
