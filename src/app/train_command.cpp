@@ -30,7 +30,8 @@ TrainerSettings trainer_settings(const io::Settings& s) {
   return t;
 }
 
-/// What must agree for a resumed run to continue the same optimisation exactly.
+/// What must agree for a resumed run to continue the same optimisation exactly; `s` holds the training solver
+/// (flow.ode_steps already replaced by train.ode_steps).
 io::AttrList training_identity(const io::Settings& s) {
   return {{"seed", s.run.seed},
           {"batch_size", std::int64_t{s.train.batch_size}},
@@ -42,7 +43,7 @@ io::AttrList training_identity(const io::Settings& s) {
           {"beta1", s.train.beta1},
           {"beta2", s.train.beta2},
           {"adam_epsilon", s.train.adam_epsilon},
-          {"ode_steps", std::int64_t{s.train.ode_steps > 0 ? s.train.ode_steps : s.flow.ode_steps}},
+          {"ode_steps", std::int64_t{s.flow.ode_steps}},
           {"sincos_precision", s.flow.sincos_precision}};
 }
 
@@ -76,7 +77,7 @@ int train_command(const Environment& env, int argc, char** argv) {
   const Lattice lattice(settings.lattice.L);
   const Phi4Action action(lattice, Couplings{settings.action.m2, settings.action.lam});
   // Training may integrate the flow more coarsely than sampling does (train.ode_steps): the parameters are the
-  // same model, and the log q error of the coarse solver is far below the spread of the log weights.
+  // same model; solver-error tells how far the coarse log q is off for the trained flow.
   io::Settings model_settings = settings;
   if (train.ode_steps > 0) model_settings.flow.ode_steps = train.ode_steps;
   const std::unique_ptr<flow::Model> model = make_model(model_settings, lattice);
@@ -86,7 +87,7 @@ int train_command(const Environment& env, int argc, char** argv) {
   MpiReducer reducer(env.comm());
   Trainer trainer(*model, action, trainer_settings(settings), reducer, env.rank(), env.size());
   const io::AttrList identity = model_identity(*model, model_settings);
-  const io::AttrList optimisation = training_identity(settings);
+  const io::AttrList optimisation = training_identity(model_settings);
   const bool root = env.rank() == 0;
   const std::string history = history_path(train.checkpoint);
   double earlier_seconds = 0.0;  // training time before this run, so that history times add up across resumes
