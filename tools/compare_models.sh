@@ -23,7 +23,8 @@ read -r -a launcher <<<"${LAUNCHER:-mpiexec -n $ranks --oversubscribe}"
 [ -x "$phi4flow" ] || { echo "compare_models.sh: $phi4flow not found; build first (tools/build.sh)" >&2; exit 2; }
 
 # Each model: its [flow] keys. All train with the input file's recipe (same prior, loss, optimiser and schedule;
-# the L = 6 recipe check in docs/comparison.md found nothing better for RealNVP).
+# the L = 6 recipe check in docs/comparison.md found nothing better for RealNVP) and the total gradient, the
+# estimator both model families have (train.gradient = path is the equivariant flow's alone).
 declare -A models=(
   [cnf]=""
   [translation_only]="--flow.translation_only=true"
@@ -53,7 +54,8 @@ for L in $sizes; do
     [ -f "$dir/$model.done" ] && { echo "== L = $L, $model: done before, skipped"; continue; }
     echo "== L = $L, $model: training for $budget s on $ranks ranks"
     read -r -a args <<<"${models[$model]}"
-    "${launcher[@]}" "$phi4flow" train --config "$config" --force "${args[@]}" --train.steps=100000000 \
+    "${launcher[@]}" "$phi4flow" train --config "$config" --force "${args[@]}" --train.gradient=total \
+      --train.steps=100000000 \
       --train.time_limit="$budget" --train.checkpoint="$dir/$model.h5" > "$dir/$model.train.log"
     tail -2 "$dir/$model.train.log"
     "${launcher[@]}" "$phi4flow" sample --config "$config" --force "${args[@]}" --checkpoint="$dir/$model.h5" \

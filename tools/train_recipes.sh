@@ -14,8 +14,9 @@ mkdir -p "$out"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 declare -A recipes=(
-  [paper]="--train.lr=1e-3 --train.lr_schedule=step --train.lr_step_at=250 --train.lr_step_factor=0.1 --train.beta1=0.9 --train.beta2=0.999"
+  [paper]="--train.lr=1e-3 --train.lr_schedule=step --train.lr_step_at=250 --train.lr_step_factor=0.1 --train.beta1=0.9 --train.beta2=0.999 --train.gradient=total"
   [default]=""
+  [total]="--train.gradient=total"
   [fast]="--train.lr=1e-2 --train.lr_decade_steps=2000"
   [batch1000]="--train.batch_size=1000 --train.lr=1e-2 --train.lr_decade_steps=1000"
   [batch400]="--train.batch_size=400"

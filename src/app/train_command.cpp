@@ -24,6 +24,7 @@ TrainerSettings trainer_settings(const io::Settings& s) {
   TrainerSettings t;
   t.batch_size = s.train.batch_size;
   t.seed = static_cast<std::uint32_t>(s.run.seed);
+  t.gradient = s.train.gradient == "path" ? flow::GradientEstimator::path : flow::GradientEstimator::total;
   t.adam = AdamParams{s.train.beta1, s.train.beta2, s.train.adam_epsilon};
   t.schedule = LearningRateSchedule{s.train.lr_schedule, s.train.lr, s.train.lr_step_at, s.train.lr_step_factor,
                                     s.train.lr_decade_steps};
@@ -43,6 +44,7 @@ io::AttrList training_identity(const io::Settings& s) {
           {"beta1", s.train.beta1},
           {"beta2", s.train.beta2},
           {"adam_epsilon", s.train.adam_epsilon},
+          {"gradient", s.train.gradient},
           {"ode_steps", std::int64_t{s.flow.ode_steps}},
           {"sincos_precision", s.flow.sincos_precision}};
 }
@@ -81,6 +83,10 @@ int train_command(const Environment& env, int argc, char** argv) {
   io::Settings model_settings = settings;
   if (train.ode_steps > 0) model_settings.flow.ode_steps = train.ode_steps;
   const std::unique_ptr<flow::Model> model = make_model(model_settings, lattice);
+  if (train.gradient == "path" && !model->has_path_gradient()) {
+    throw InputError("train.gradient = path is implemented for flow.model = equivariant_cnf only; use "
+                     "train.gradient = total with flow.model = " + model->kind());
+  }
   check_on_root(env.comm(),
                 [&] { io::check_output_path("train.checkpoint", train.checkpoint, input.force, input.resume); });
 

@@ -101,6 +101,27 @@ struct EquivariantFlow::AdjointWorkspace {
   detail::ReductionRows partial;  // per-field sums of the VJP's site terms
 };
 
+/// Scratch of the score's RK4 for one batch size. The score's stages reuse the forward's kernels with a
+/// divergence and a log q of their own that nothing reads.
+struct EquivariantFlow::ScoreWorkspace {
+  ScoreWorkspace(int L, int batch_size)
+      : batch(batch_size),
+        score(scratch_fields("score", batch_size, L * L)),
+        velocity(scratch_fields("score_velocity", batch_size, L * L)),
+        acc(scratch_fields("score_acc", batch_size, L * L)),
+        stage(scratch_fields("score_stage", batch_size, L * L)),
+        no_div(scratch_scalars("score_no_div", batch_size)),
+        unused_acc(scratch_scalars("score_unused_acc", batch_size)),
+        unused_ell(scratch_scalars("score_unused_ell", batch_size)) {}
+
+  int batch;
+  FieldBatch score;     // loss_and_gradient's score at the current step
+  FieldBatch velocity;  // g of the current stage, kept while the VJP reuses the forward scratch
+  FieldBatch acc;       // RK4: m1 + 2 m2 + 2 m3 for the score's slopes m
+  FieldBatch stage;     // the score at the next stage
+  BatchScalars no_div, unused_acc, unused_ell;
+};
+
 EquivariantFlow::EquivariantFlow(const Lattice& lattice, const EquivariantFlowConfig& config, std::uint32_t seed)
     : lattice_(lattice), config_(config) {
   check_input(config.time_basis >= 1, "time_basis", "must be at least 1, got " + std::to_string(config.time_basis));
@@ -189,6 +210,15 @@ EquivariantFlow::AdjointWorkspace& EquivariantFlow::adjoint_workspace(int batch)
   return *adj_;
 }
 
+EquivariantFlow::ScoreWorkspace& EquivariantFlow::score_workspace(int batch) {
+  if (!score_ws_ || score_ws_->batch != batch) {
+    score_ws_.reset();
+    score_ws_ = std::make_unique<ScoreWorkspace>(lattice_.extent(), batch);
+    Kokkos::deep_copy(score_ws_->no_div, 0.0);
+  }
+  return *score_ws_;
+}
+
 void EquivariantFlow::refresh_kernel_transforms() {
   if (transforms_valid_ && detail::count_differences(params_, params_of_transforms_) == 0) return;
   detail::scatter_theta(params_, row_of_, config_.time_basis, features_, kernel_fields_);
@@ -215,6 +245,7 @@ void EquivariantFlow::velocity(Workspace& ws, const ConstFieldBatch& y, const Sp
 void EquivariantFlow::velocity_vjp(Workspace& ws, AdjointWorkspace& adj, const ConstFieldBatch& y,
                                    const SpectrumBatch& spectra, bool spectra_ready, const TimeWeights& tw, double c,
                                    const ParameterView& grad) {
+  const bool parameter_terms = grad.extent(0) > 0;
   const detail::FeatureSet fs{config_.frequencies, features_, config_.sign_breaking, omega_index(0),
                               config_.single_precision_sincos};
   if (!spectra_ready) {
@@ -222,13 +253,14 @@ void EquivariantFlow::velocity_vjp(Workspace& ws, AdjointWorkspace& adj, const C
     ws.feature_fft.forward(ws.features, spectra);
   }
   ws.field_fft.forward(ws.fields, ws.field_spectra);
-  detail::correlate_and_convolve(ws.field_spectra, stage_kernel_, tw, features_, spectra, theta_spectra_);
+  detail::correlate_and_convolve(ws.field_spectra, stage_kernel_, tw, features_, parameter_terms, spectra,
+                                 theta_spectra_);
   ws.feature_fft.inverse(spectra, ws.features);
   // The inverse FFT has consumed `spectra` (c2r overwrites its input), so its storage takes the site terms:
   // N reals per row fit in L (L/2 + 1) complex numbers.
   const FieldBatch site_terms(reinterpret_cast<real_t*>(spectra.data()), spectra.extent(0), sites_);
   detail::vjp_pointwise(y, params_, stage_w0_, c, fs, ws.features, site_terms, adj.phi_bar);
-  detail::accumulate_site_terms(ws.features, site_terms, fs, tw, adj.partial, grad);
+  if (parameter_terms) detail::accumulate_site_terms(ws.features, site_terms, fs, tw, adj.partial, grad);
 }
 
 void EquivariantFlow::rk4_step(Workspace& ws, const ConstFieldBatch& y, const FieldBatch& y_out,
@@ -246,8 +278,37 @@ void EquivariantFlow::rk4_step(Workspace& ws, const ConstFieldBatch& y, const Fi
   detail::rk4_finish(y, ws.fields, ws.div, ws.acc, ws.ell_acc, h, y_out, ell);
 }
 
+void EquivariantFlow::score_rk4_step(Workspace& ws, AdjointWorkspace& adj, ScoreWorkspace& sc,
+                                     const ConstFieldBatch& y, const FieldBatch& y_out, const BatchScalars& ell,
+                                     const FieldBatch& score, double t, double h) {
+  // (phi, score) as one RK4 system: each stage's slope of the score, -(J^T s + grad div), is the VJP of g with
+  // cotangent s and divergence cotangent 1 at that stage's input, whose features velocity() has just transformed.
+  const double stage_time[4] = {t, t + 0.5 * h, t + 0.5 * h, t + h};
+  const double next_coeff[3] = {0.5 * h, 0.5 * h, h};
+  const double weight[3] = {1.0, 2.0, 2.0};
+  ConstFieldBatch phi_in = y, score_in = score;
+  for (int i = 0; i < 4; ++i) {
+    const TimeWeights tw = time_weights(stage_time[i]);
+    if (i != 2) prepare_time(tw);
+    velocity(ws, phi_in, ws.feature_spectra);
+    Kokkos::deep_copy(sc.velocity, ws.fields);
+    Kokkos::deep_copy(ws.fields, score_in);
+    velocity_vjp(ws, adj, phi_in, ws.feature_spectra, true, tw, 1.0, ParameterView());
+    if (i < 3) {
+      detail::rk4_stage(y, sc.velocity, ws.div, i == 0, weight[i], next_coeff[i], ws.acc, ws.ell_acc, ws.stage);
+      detail::rk4_stage(score, adj.phi_bar, sc.no_div, i == 0, weight[i], -next_coeff[i], sc.acc, sc.unused_acc,
+                        sc.stage);
+      phi_in = ws.stage;
+      score_in = sc.stage;
+    } else {
+      detail::rk4_finish(y, sc.velocity, ws.div, ws.acc, ws.ell_acc, h, y_out, ell);
+      detail::rk4_finish(score, adj.phi_bar, sc.no_div, sc.acc, sc.unused_acc, -h, score, sc.unused_ell);
+    }
+  }
+}
+
 void EquivariantFlow::adjoint_step(Workspace& ws, AdjointWorkspace& adj, const ConstFieldBatch& y, double t, double h,
-                                   const ParameterView& grad) {
+                                   double ell_bar, const ParameterView& grad) {
   // Recompute the stage inputs Y2, Y3, Y4 from the stored start of the step, keeping the feature spectra of
   // Y1, Y2, Y3 for their VJPs.
   const TimeWeights t0 = time_weights(t), t_half = time_weights(t + 0.5 * h), t1 = time_weights(t + h);
@@ -263,19 +324,20 @@ void EquivariantFlow::adjoint_step(Workspace& ws, AdjointWorkspace& adj, const C
   detail::shift(y, ws.fields, h, y4);
 
   // Walk the stages backwards. y_next = y + h/6 (k1 + 2 k2 + 2 k3 + k4) and ell_next = ell - h/6 (d1 + 2 d2 +
-  // 2 d3 + d4) with ell's cotangent 1, so stage i sees v_i = h w_i / 6 adjoint + (its share of later stages)
-  // and c_i = -h w_i / 6; Y4 = y + h k3, Y3 = y + h/2 k2, Y2 = y + h/2 k1 pass the stage cotangents back.
+  // 2 d3 + d4) with ell's cotangent ell_bar, so stage i sees v_i = h w_i / 6 adjoint + (its share of later
+  // stages) and c_i = -ell_bar h w_i / 6; Y4 = y + h k3, Y3 = y + h/2 k2, Y2 = y + h/2 k1 pass the stage
+  // cotangents back.
   detail::scale(adj.adjoint, h / 6.0, ws.fields);
   prepare_time(t1);
-  velocity_vjp(ws, adj, y4, ws.feature_spectra, false, t1, -h / 6.0, grad);
+  velocity_vjp(ws, adj, y4, ws.feature_spectra, false, t1, -ell_bar * h / 6.0, grad);
   detail::adjoint_combine(adj.adjoint, adj.phi_bar, true, h / 3.0, h, adj.adjoint_next, ws.fields);
   prepare_time(t_half);
-  velocity_vjp(ws, adj, y3, spectra[2], true, t_half, -h / 3.0, grad);
+  velocity_vjp(ws, adj, y3, spectra[2], true, t_half, -ell_bar * h / 3.0, grad);
   detail::adjoint_combine(adj.adjoint, adj.phi_bar, false, h / 3.0, 0.5 * h, adj.adjoint_next, ws.fields);
-  velocity_vjp(ws, adj, y2, spectra[1], true, t_half, -h / 3.0, grad);
+  velocity_vjp(ws, adj, y2, spectra[1], true, t_half, -ell_bar * h / 3.0, grad);
   detail::adjoint_combine(adj.adjoint, adj.phi_bar, false, h / 6.0, 0.5 * h, adj.adjoint_next, ws.fields);
   prepare_time(t0);
-  velocity_vjp(ws, adj, y, spectra[0], true, t0, -h / 6.0, grad);
+  velocity_vjp(ws, adj, y, spectra[0], true, t0, -ell_bar * h / 6.0, grad);
   detail::shift(adj.adjoint_next, adj.phi_bar, 1.0, adj.adjoint);
 }
 
@@ -299,6 +361,24 @@ void EquivariantFlow::sample(const ConstFieldBatch& z, const FieldBatch& phi, co
   for (int n = 0; n < config_.steps; ++n) rk4_step(ws, phi, phi, log_q, n * h, h);
 }
 
+void EquivariantFlow::sample_with_score(const ConstFieldBatch& z, const FieldBatch& phi, const BatchScalars& log_q,
+                                        const FieldBatch& score) {
+  const int batch = static_cast<int>(z.extent(0));
+  PHI4FLOW_CHECK(static_cast<int>(z.extent(1)) == sites_ && phi.extent(0) == z.extent(0) &&
+                     phi.extent(1) == z.extent(1) && score.extent(0) == z.extent(0) &&
+                     score.extent(1) == z.extent(1) && log_q.extent(0) == z.extent(0),
+                 "EquivariantFlow::sample_with_score: z, phi, score and log_q must hold the same batch of L x L fields");
+  Workspace& ws = workspace(batch);
+  AdjointWorkspace& adj = adjoint_workspace(batch);
+  ScoreWorkspace& sc = score_workspace(batch);
+  refresh_kernel_transforms();
+  Kokkos::deep_copy(phi, z);
+  detail::log_prior(z, log_q);
+  detail::scale(z, -1.0, score);  // grad log r(z) = -z
+  const double h = config_.t_end / config_.steps;
+  for (int n = 0; n < config_.steps; ++n) score_rk4_step(ws, adj, sc, phi, phi, log_q, score, n * h, h);
+}
+
 void EquivariantFlow::log_density(const ConstFieldBatch& phi, const BatchScalars& log_q) {
   invert(phi, workspace(static_cast<int>(phi.extent(0))).state, log_q);
 }
@@ -319,8 +399,8 @@ void EquivariantFlow::invert(const ConstFieldBatch& phi, const FieldBatch& z, co
   detail::subtract(ws.ell, log_q);
 }
 
-double EquivariantFlow::loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action,
-                                          const ParameterView& grad) {
+double EquivariantFlow::do_loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action,
+                                             const ParameterView& grad, GradientEstimator estimator) {
   const int batch = static_cast<int>(z.extent(0));
   PHI4FLOW_CHECK(static_cast<int>(z.extent(1)) == sites_ && action.lattice().extent() == lattice_.extent(),
                  "EquivariantFlow::loss_and_gradient: z and the action must live on the flow's lattice");
@@ -342,20 +422,32 @@ double EquivariantFlow::loss_and_gradient(const ConstFieldBatch& z, const Phi4Ac
     return n == 0 ? z : ConstFieldBatch(Kokkos::subview(trajectory_, n - 1, Kokkos::ALL, Kokkos::ALL));
   };
 
+  const bool path = estimator == GradientEstimator::path;
+  ScoreWorkspace* sc = path ? &score_workspace(batch) : nullptr;
+  const FieldBatch score = path ? sc->score : FieldBatch();
   const double h = config_.t_end / steps;
   detail::log_prior(z, ws.ell);
+  if (path) detail::scale(z, -1.0, score);
   for (int n = 0; n < steps; ++n) {
-    rk4_step(ws, start_of(n), Kokkos::subview(trajectory_, n, Kokkos::ALL, Kokkos::ALL), ws.ell, n * h, h);
+    const FieldBatch next = Kokkos::subview(trajectory_, n, Kokkos::ALL, Kokkos::ALL);
+    if (path) {
+      score_rk4_step(ws, adj, *sc, start_of(n), next, ws.ell, score, n * h, h);
+    } else {
+      rk4_step(ws, start_of(n), next, ws.ell, n * h, h);
+    }
   }
   const ConstFieldBatch phi = start_of(steps);
   action.action(phi, ws.action);
   const double loss = detail::sum_of_sums(ws.ell, ws.action);
 
-  // Cotangents at t_end: dS/dphi for phi, 1 for ell (constant in time, so it never needs propagating).
+  // Cotangents at t_end. Total: dS/dphi for phi and 1 for ell (constant in time, so it never needs propagating).
+  // Path: the sample's dependence alone, d(log q + S)/dphi at fixed parameters, for phi and 0 for ell.
   action.force(phi, adj.adjoint);
+  if (path) detail::shift(adj.adjoint, score, 1.0, adj.adjoint);
   Kokkos::deep_copy(grad, 0.0);
   Kokkos::deep_copy(theta_spectra_, Complex(0.0, 0.0));
-  for (int n = steps - 1; n >= 0; --n) adjoint_step(ws, adj, start_of(n), n * h, h, grad);
+  const double ell_bar = path ? 0.0 : 1.0;
+  for (int n = steps - 1; n >= 0; --n) adjoint_step(ws, adj, start_of(n), n * h, h, ell_bar, grad);
   finish_theta_gradient(grad);
   return loss;
 }

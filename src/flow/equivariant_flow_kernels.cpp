@@ -173,10 +173,19 @@ void scale(const ConstFieldBatch& y, double coeff, const FieldBatch& out) {
 }
 
 void correlate_and_convolve(const SpectrumBatch& field_spectra, const SpectrumBatch& stage_kernel,
-                            const TimeWeights& tw, int features, const SpectrumBatch& spectra,
+                            const TimeWeights& tw, int features, bool correlate, const SpectrumBatch& spectra,
                             const SpectrumBatch& theta_spectra) {
   const int nf = features, batch = static_cast<int>(field_spectra.extent(0));
   const TimeWeights w = tw;
+  if (!correlate) {
+    Kokkos::parallel_for(
+        "phi4flow::EquivariantFlow::convolve", Range2({0, 0}, {nf, static_cast<int>(field_spectra.extent(1))}),
+        KOKKOS_LAMBDA(const int j, const int k) {
+          const Complex w_conj = Kokkos::conj(stage_kernel(j, k));
+          for (int b = 0; b < batch; ++b) spectra(b * nf + j, k) = w_conj * field_spectra(b, k);
+        });
+    return;
+  }
   // One pass over the feature spectra does both products: the batch sum happens here, in Fourier space,
   // so the theta gradient needs only A * nf inverse transforms per training step.
   Kokkos::parallel_for(

@@ -72,9 +72,10 @@ void scale(const ConstFieldBatch& y, double coeff, const FieldBatch& out);
 
 /// \brief Adjoint in Fourier space. With V the spectra of the cotangents v_b and S those of the features:
 /// theta_spectra(a * nf + j, k) += K_a(t) sum_b conj(V_b(k)) S_{b,j}(k) (the batch-summed correlations
-/// C_j(r) = sum_x v(x) h_j(x + r)), then S_{b,j}(k) is overwritten with the spectrum of W_j * v_b.
+/// C_j(r) = sum_x v(x) h_j(x + r)), then S_{b,j}(k) is overwritten with the spectrum of W_j * v_b. Without
+/// `correlate`, only the latter (the VJP for phi alone).
 void correlate_and_convolve(const SpectrumBatch& field_spectra, const SpectrumBatch& stage_kernel,
-                            const TimeWeights& tw, int features, const SpectrumBatch& spectra,
+                            const TimeWeights& tw, int features, bool correlate, const SpectrumBatch& spectra,
                             const SpectrumBatch& theta_spectra);
 /// \brief Pointwise part of the VJP at every site: phi_bar from u_j = (W_j * v) (held in conv) and the
 /// divergence cotangent c; then conv(b * nf + f, x) becomes the site's term of d/domega_f and

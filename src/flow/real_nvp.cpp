@@ -180,7 +180,9 @@ void RealNvp::invert(const ConstFieldBatch& phi, const FieldBatch& z, const Batc
   detail::subtract(ws.log_det, log_q);
 }
 
-double RealNvp::loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad) {
+double RealNvp::do_loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad,
+                                     GradientEstimator estimator) {
+  PHI4FLOW_CHECK(estimator == GradientEstimator::total, "RealNvp: only the total gradient is implemented");
   const int batch = static_cast<int>(z.extent(0)), layers = config_.coupling_layers, L = lattice_.extent();
   PHI4FLOW_CHECK(static_cast<int>(z.extent(1)) == sites_ && action.lattice().extent() == L,
                  "RealNvp::loss_and_gradient: z and the action must live on the model's lattice");

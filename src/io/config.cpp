@@ -92,6 +92,9 @@ po::options_description all_keys(Settings& settings) {
                                              "exponential schedule: steps over which lr falls tenfold")(
       "train.ode_steps", po::value(&train.ode_steps)->default_value(train.ode_steps),
       "RK4 steps of the flow while training (0: flow.ode_steps); fewer train faster, sampling uses flow.ode_steps")(
+      "train.gradient", po::value(&train.gradient)->default_value(train.gradient),
+      "reverse-KL gradient estimator: total (the loss's derivative) | path (through the samples only: less noise "
+      "as the flow nears the target; equivariant_cnf only)")(
       "train.beta1", po::value(&train.beta1)->default_value(train.beta1), "Adam beta1 (paper: 0.9)")(
       "train.beta2", po::value(&train.beta2)->default_value(train.beta2), "Adam beta2 (paper: 0.999)")(
       "train.adam_epsilon", po::value(&train.adam_epsilon)->default_value(train.adam_epsilon), "Adam epsilon")(
@@ -248,6 +251,9 @@ void validate(const TrainConfig& train, int n_ranks) {
   for (const auto& [key, beta] : {std::pair<std::string, double>{"beta1", train.beta1}, {"beta2", train.beta2}}) {
     if (!(beta >= 0.0 && beta < 1.0))
       throw InputError("train." + key + " = " + std::to_string(beta) + ": use 0 <= beta < 1");
+  }
+  if (train.gradient != "total" && train.gradient != "path") {
+    throw InputError("train.gradient = '" + train.gradient + "': use total or path");
   }
   if (train.lr_schedule != "constant" && train.lr_schedule != "step" && train.lr_schedule != "exponential") {
     throw InputError("train.lr_schedule = '" + train.lr_schedule + "': use constant, step or exponential");

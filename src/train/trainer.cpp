@@ -44,7 +44,7 @@ double Trainer::step() {
   rng::fill_normal(rng::Philox(settings_.seed, rng::Purpose::flow_latent), first_sample_, t, z_);
   const std::size_t n_params = model_.parameters().extent(0);
   const auto grad = Kokkos::subview(grad_and_loss_, std::make_pair(std::size_t{0}, n_params));
-  const double local_loss = model_.loss_and_gradient(z_, action_, grad);
+  const double local_loss = model_.loss_and_gradient(z_, action_, grad, settings_.gradient);
   Kokkos::deep_copy(Kokkos::subview(grad_and_loss_, n_params), local_loss);
   reducer_.sum(grad_and_loss_);
 

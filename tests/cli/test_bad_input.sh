@@ -44,6 +44,8 @@ expect_error "--resume without output" "does not exist" hmc --config "$input" --
 ckpt=$tmp/flow.h5
 expect_error "train: batch smaller than ranks" "train.batch_size" train --config "$input" --train.batch_size=0 --train.checkpoint="$ckpt"
 expect_error "train: unknown schedule" "train.lr_schedule" train --config "$input" --train.lr_schedule=cosine --train.checkpoint="$ckpt"
+expect_error "train: unknown gradient estimator" "train.gradient" train --config "$input" --train.gradient=score --train.checkpoint="$ckpt"
+expect_error "train: path gradient of realnvp" "train.gradient = path" train --config "$input" --flow.model=realnvp --train.gradient=path --train.checkpoint="$ckpt"
 expect_error "train: beta out of range" "train.beta1" train --config "$input" --train.beta1=1.5 --train.checkpoint="$ckpt"
 expect_error "train: negative learning rate" "train.lr" train --config "$input" --train.lr=-1 --train.checkpoint="$ckpt"
 expect_error "train: unknown model" "flow.model" train --config "$input" --flow.model=glow --train.checkpoint="$ckpt"

@@ -15,7 +15,7 @@ common=(--config "$input" --lattice.L=4 --flow.time_basis=4 --flow.frequencies=3
 "$phi4flow" hmc "${common[@]}" --hmc.thermalisation=50 --hmc.trajectories=200 --hmc.chains_per_rank=2 \
   --hmc.output="$tmp/hmc.h5" > /dev/null
 declare -A models=([cnf]="--flow.model=equivariant_cnf" [translation_only]="--flow.translation_only=true"
-                   [sign_breaking]="--flow.sign_breaking=true" [realnvp]="--flow.model=realnvp")
+                   [sign_breaking]="--flow.sign_breaking=true" [realnvp]="--flow.model=realnvp --train.gradient=total")
 for name in "${!models[@]}"; do
   "$phi4flow" train "${common[@]}" ${models[$name]} --train.steps=30 --train.batch_size=8 --train.ess_samples=16 \
     --train.ess_every=10 --train.checkpoint="$tmp/$name.h5" > /dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Training interrupted and resumed from its checkpoint ends with the same parameters and Adam moments, bit for
-# bit, as an uninterrupted run, on 1 and on 2 ranks, for both models; a checkpoint from another model kind,
+# bit, as an uninterrupted run, on 1 and on 2 ranks, for both models and both gradient estimators; a checkpoint from another model kind,
 # hyperparameters, theory or training solver is refused by name; the solver is free when sampling; a next stage
 # (train.init_from) starts from a checkpoint's parameters.
 set -euo pipefail
@@ -14,7 +14,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 base=(--config "$input" --lattice.L=4 --flow.time_basis=4 --flow.ode_steps=6 --train.ess_every=5
       --train.ess_samples=16 --train.checkpoint_every=7)
 cnf=(--flow.frequencies=3 --train.batch_size=8 --action.lam=6.975)
-realnvp=(--flow.model=realnvp --flow.coupling_layers=4 --flow.hidden_channels=4 --train.batch_size=8 --action.lam=6.975)
+cnf_path=("${cnf[@]}" --train.gradient=path)
+realnvp=(--flow.model=realnvp --train.gradient=total --flow.coupling_layers=4 --flow.hidden_channels=4 --train.batch_size=8 --action.lam=6.975)
 
 compare() {
   /usr/bin/python3 - "$1" "$2" <<'PY'
@@ -30,7 +31,7 @@ print(f"identical after step {a['counters'].attrs['step']}: parameters, adam_m, 
 PY
 }
 
-for model in cnf realnvp; do
+for model in cnf cnf_path realnvp; do
   declare -n model_args=$model
   for ranks in 1 2; do
     run=("$mpiexec" -n "$ranks" --oversubscribe "$phi4flow" train "${base[@]}" "${model_args[@]}")
@@ -67,6 +68,7 @@ expect_refusal "hidden_channels" "$realnvp_checkpoint" --flow.model=realnvp --fl
 # The solver settings of training are part of the optimisation: a resume must keep them.
 expect_refusal "ode_steps" "$cnf_checkpoint" "${cnf[@]}" --train.ode_steps=3
 expect_refusal "sincos_precision" "$cnf_checkpoint" "${cnf[@]}" --flow.sincos_precision=single
+expect_refusal "gradient" "$cnf_checkpoint" "${cnf_path[@]}"
 # ...but they are not the model: parameters trained with 3 RK4 steps and float sin/cos sample with 6 in double.
 "$phi4flow" train "${base[@]}" "${cnf[@]}" --train.steps=10 --train.ode_steps=3 --flow.sincos_precision=single \
   --train.checkpoint="$tmp/coarse.h5" > /dev/null

@@ -58,7 +58,8 @@ TimeWeights hat_weights(int time_basis, double t_end, double t);
 /// Scratch memory is allocated once per batch size (a new batch size reallocates it and replans the FFTs).
 /// loss_and_gradient() also keeps phi at the end of every step (steps x batch x sites numbers) and, within
 /// one step of the adjoint, the feature spectra of three RK4 stages (3 x batch x feature_count() x L (L/2+1)
-/// complex numbers), which spares recomputing them.
+/// complex numbers), which spares recomputing them. The path estimator adds four fields per sample for the
+/// score's RK4.
 class EquivariantFlow final : public Model {
  public:
   /// \brief Flow on `lattice`; throws InputError naming the flow.* key of an invalid setting.
@@ -70,7 +71,13 @@ class EquivariantFlow final : public Model {
   std::string kind() const override { return "equivariant_cnf"; }
   ParameterView parameters() override { return params_; }
   void sample(const ConstFieldBatch& z, const FieldBatch& phi, const BatchScalars& log_q) override;
-  double loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad) override;
+  bool has_path_gradient() const override { return true; }
+  /// \brief sample(), and also the score of each output, score_b = grad_phi log q(phi_b), integrated along the
+  /// flow from grad log r(z) = -z with the same RK4 steps (math.md Section 4):
+  ///   d score / dt = -(dg/dphi)^T score - grad_phi div g.
+  /// Costs about twice sample(); the path gradient needs it.
+  void sample_with_score(const ConstFieldBatch& z, const FieldBatch& phi, const BatchScalars& log_q,
+                         const FieldBatch& score);
   /// \brief log q(phi_b), integrating the flow backwards from t_end to 0 with the same fixed-step RK4.
   void log_density(const ConstFieldBatch& phi, const BatchScalars& log_q) override;
   /// \brief Integrates the flow backwards: the latent z_b that phi_b came from, and log q(phi_b). Up to the
@@ -103,19 +110,27 @@ class EquivariantFlow final : public Model {
  private:
   struct Workspace;         // scratch of the forward integration, per batch size
   struct AdjointWorkspace;  // scratch of the discrete adjoint, per batch size
+  struct ScoreWorkspace;    // scratch of the score's integration, per batch size
 
   TimeWeights time_weights(double t) const { return hat_weights(config_.time_basis, config_.t_end, t); }
   Workspace& workspace(int batch);
   AdjointWorkspace& adjoint_workspace(int batch);
+  ScoreWorkspace& score_workspace(int batch);
+  double do_loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad,
+                              GradientEstimator estimator) override;
   void refresh_kernel_transforms();
   void prepare_time(const TimeWeights& tw);
   void velocity(Workspace& ws, const ConstFieldBatch& y, const SpectrumBatch& spectra);
+  // adj.phi_bar = d/dy [ws.fields . g(y) + c div g(y)]; the parameter derivative is added to grad, or skipped
+  // when grad is empty (the score needs phi_bar alone).
   void velocity_vjp(Workspace& ws, AdjointWorkspace& adj, const ConstFieldBatch& y, const SpectrumBatch& spectra,
                     bool spectra_ready, const TimeWeights& tw, double c, const ParameterView& grad);
   void rk4_step(Workspace& ws, const ConstFieldBatch& y, const FieldBatch& y_out, const BatchScalars& ell, double t,
                 double h);
+  void score_rk4_step(Workspace& ws, AdjointWorkspace& adj, ScoreWorkspace& sc, const ConstFieldBatch& y,
+                      const FieldBatch& y_out, const BatchScalars& ell, const FieldBatch& score, double t, double h);
   void adjoint_step(Workspace& ws, AdjointWorkspace& adj, const ConstFieldBatch& y, double t, double h,
-                    const ParameterView& grad);
+                    double ell_bar, const ParameterView& grad);
   void finish_theta_gradient(const ParameterView& grad);
 
   Lattice lattice_;
@@ -143,6 +158,7 @@ class EquivariantFlow final : public Model {
 
   std::unique_ptr<Workspace> ws_;
   std::unique_ptr<AdjointWorkspace> adj_;
+  std::unique_ptr<ScoreWorkspace> score_ws_;
   Kokkos::View<real_t***, Kokkos::LayoutRight, MemSpace> trajectory_;  // phi after step n + 1, for the adjoint
 };
 

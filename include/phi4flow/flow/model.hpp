@@ -15,6 +15,14 @@ namespace phi4flow::flow {
 /// Flat parameter (and gradient) buffer of a model.
 using ParameterView = Kokkos::View<real_t*, MemSpace>;
 
+/// How loss_and_gradient estimates the reverse-KL gradient from a batch.
+///  - total: the derivative of the batch's loss itself, sum_b [log q(phi_b) + S(phi_b)].
+///  - path: only the dependence through the samples, sum_b [grad_phi log q(phi_b) + grad_phi S(phi_b)] .
+///    dphi_b/dparameters (Roeder et al. 2017; Vaitl et al. 2022 for continuous flows). Its mean is the same
+///    gradient, but it drops the score term E[d log q / dparameters] at fixed phi, whose mean is zero and whose
+///    noise does not shrink as q approaches p; the path estimator's noise does.
+enum class GradientEstimator { total, path };
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -31,14 +39,24 @@ class Model {
 
   /// \brief Reverse-KL objective for the fields pushed from z: returns sum_b [log q(phi_b) + S(phi_b)] (a
   /// sum, so that sums from several ranks add up exactly) and overwrites grad (same length as parameters())
-  /// with its derivative with respect to the parameters.
-  virtual double loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad) = 0;
+  /// with the `estimator`'s gradient with respect to the parameters.
+  double loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad,
+                           GradientEstimator estimator = GradientEstimator::total) {
+    return do_loss_and_gradient(z, action, grad, estimator);
+  }
+
+  /// \brief Whether loss_and_gradient implements GradientEstimator::path.
+  virtual bool has_path_gradient() const { return false; }
 
   /// \brief log q(phi_b) of given fields (for symmetry checks and reweighting of foreign fields).
   virtual void log_density(const ConstFieldBatch& phi, const BatchScalars& log_q) = 0;
 
   /// \brief Name and value of every hyperparameter, for output metadata.
   virtual std::vector<std::pair<std::string, double>> hyperparameters() const = 0;
+
+ protected:
+  virtual double do_loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad,
+                                      GradientEstimator estimator) = 0;
 };
 
 }  // namespace phi4flow::flow

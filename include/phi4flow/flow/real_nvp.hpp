@@ -57,7 +57,6 @@ class RealNvp final : public Model {
   std::string kind() const override { return "realnvp"; }
   ParameterView parameters() override { return params_; }
   void sample(const ConstFieldBatch& z, const FieldBatch& phi, const BatchScalars& log_q) override;
-  double loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad) override;
   void log_density(const ConstFieldBatch& phi, const BatchScalars& log_q) override;
   /// \brief The exact inverse of sample(): the latent z_b that phi_b comes from, and log q(phi_b).
   void invert(const ConstFieldBatch& phi, const FieldBatch& z, const BatchScalars& log_q);
@@ -68,6 +67,9 @@ class RealNvp final : public Model {
   const ConvShape& conv(int layer, int c) const { return convs_[layer * (config_.hidden_layers + 1) + c]; }
 
  private:
+  /// The total gradient only (GradientEstimator::path would need grad_phi log q through the couplings).
+  double do_loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad,
+                              GradientEstimator estimator) override;
   struct Workspace;
 
   Workspace& workspace(int batch);

@@ -62,6 +62,7 @@ struct TrainConfig {
   double lr_step_factor = 0.1;
   int lr_decade_steps = 4000;  ///< "exponential" schedule: steps over which lr falls tenfold
   int ode_steps = 0;  ///< RK4 steps while training; 0: flow.ode_steps (sampling always uses flow.ode_steps)
+  std::string gradient = "total";  ///< reverse-KL gradient estimator: total | path (flow::GradientEstimator)
   double beta1 = 0.8;
   double beta2 = 0.9;
   double adam_epsilon = 1e-8;

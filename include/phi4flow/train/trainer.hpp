@@ -16,6 +16,7 @@ namespace phi4flow {
 struct TrainerSettings {
   int batch_size = 100;  ///< global batch
   std::uint32_t seed = 0;
+  flow::GradientEstimator gradient = flow::GradientEstimator::total;
   AdamParams adam;
   LearningRateSchedule schedule;
 };
