@@ -62,7 +62,8 @@ TEST(LearningRateSchedule, PaperStepAndExponential) {
 
 // The distributed run (all ranks of MPI_COMM_WORLD) against the whole batch on this process alone.
 template <class MakeModel>
-void expect_same_parameters_on_any_number_of_ranks(const MakeModel& make_model) {
+void expect_same_parameters_on_any_number_of_ranks(const MakeModel& make_model,
+                                                   flow::GradientEstimator gradient = flow::GradientEstimator::total) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -71,6 +72,7 @@ void expect_same_parameters_on_any_number_of_ranks(const MakeModel& make_model) 
   TrainerSettings settings;
   settings.batch_size = 6;
   settings.seed = 3;
+  settings.gradient = gradient;
   settings.schedule = LearningRateSchedule{"constant", 1e-2, 0, 0.0, 1};
 
   const auto distributed_model = make_model(lattice);
@@ -101,6 +103,12 @@ void expect_same_parameters_on_any_number_of_ranks(const MakeModel& make_model) 
 TEST(Trainer, SameGlobalBatchOnAnyNumberOfRanksGivesSameParameters) {
   expect_same_parameters_on_any_number_of_ranks(
       [](const Lattice& lattice) { return std::make_unique<flow::EquivariantFlow>(lattice, small_flow(), 3); });
+}
+
+TEST(Trainer, SameGlobalBatchOnAnyNumberOfRanksGivesSameParametersWithThePathGradient) {
+  expect_same_parameters_on_any_number_of_ranks(
+      [](const Lattice& lattice) { return std::make_unique<flow::EquivariantFlow>(lattice, small_flow(), 3); },
+      flow::GradientEstimator::path);
 }
 
 TEST(Trainer, SameGlobalBatchOnAnyNumberOfRanksGivesSameRealNvpParameters) {

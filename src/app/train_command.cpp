@@ -81,7 +81,14 @@ int train_command(const Environment& env, int argc, char** argv) {
   // Training may integrate the flow more coarsely than sampling does (train.ode_steps): the parameters are the
   // same model; solver-error tells how far the coarse log q is off for the trained flow.
   io::Settings model_settings = settings;
-  if (train.ode_steps > 0) model_settings.flow.ode_steps = train.ode_steps;
+  if (train.ode_steps > 0) {
+    // The model checks the training solver; flow.ode_steps, which sampling will use, is checked here.
+    if (settings.flow.model == "equivariant_cnf" && settings.flow.ode_steps < 1) {
+      throw InputError("flow.ode_steps: must be at least 1, got " + std::to_string(settings.flow.ode_steps) +
+                       " (sampling integrates the trained flow with it)");
+    }
+    model_settings.flow.ode_steps = train.ode_steps;
+  }
   const std::unique_ptr<flow::Model> model = make_model(model_settings, lattice);
   if (train.gradient == "path" && !model->has_path_gradient()) {
     throw InputError("train.gradient = path is implemented for flow.model = equivariant_cnf only; use "
