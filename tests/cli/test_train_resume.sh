@@ -13,8 +13,10 @@ trap 'rm -rf "$tmp"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 base=(--config "$input" --lattice.L=4 --flow.time_basis=4 --flow.ode_steps=6 --train.ess_every=5
       --train.ess_samples=16 --train.checkpoint_every=7)
-cnf=(--flow.frequencies=3 --train.batch_size=8 --action.lam=6.975)
-cnf_path=("${cnf[@]}" --train.gradient=path)
+# The training solver is pinned, whatever the input file chooses, so that the refusals below can change it.
+solver=(--train.ode_steps=0 --flow.sincos_precision=double)
+cnf=(--flow.frequencies=3 --train.batch_size=8 --action.lam=6.975 --train.gradient=total)
+cnf_path=(--flow.frequencies=3 --train.batch_size=8 --action.lam=6.975 --train.gradient=path)
 realnvp=(--flow.model=realnvp --train.gradient=total --flow.coupling_layers=4 --flow.hidden_channels=4 --train.batch_size=8 --action.lam=6.975)
 
 compare() {
@@ -34,7 +36,7 @@ PY
 for model in cnf cnf_path realnvp; do
   declare -n model_args=$model
   for ranks in 1 2; do
-    run=("$mpiexec" -n "$ranks" --oversubscribe "$phi4flow" train "${base[@]}" "${model_args[@]}")
+    run=("$mpiexec" -n "$ranks" --oversubscribe "$phi4flow" train "${base[@]}" "${solver[@]}" "${model_args[@]}")
     "${run[@]}" --train.steps=30 --train.checkpoint="$tmp/${model}_straight$ranks.h5" > /dev/null
     "${run[@]}" --train.steps=16 --train.checkpoint="$tmp/${model}_resumed$ranks.h5" > /dev/null
     "${run[@]}" --train.steps=30 --train.checkpoint="$tmp/${model}_resumed$ranks.h5" --resume > "$tmp/resume.log"
@@ -63,16 +65,17 @@ expect_refusal "lam" "$cnf_checkpoint" --flow.frequencies=3 --train.batch_size=8
 expect_refusal "batch_size" "$cnf_checkpoint" --flow.frequencies=3 --train.batch_size=10 --action.lam=6.975
 expect_refusal "set flow.model = equivariant_cnf" "$cnf_checkpoint" "${realnvp[@]}"
 expect_refusal "set flow.model = realnvp" "$realnvp_checkpoint" "${cnf[@]}"
-expect_refusal "hidden_channels" "$realnvp_checkpoint" --flow.model=realnvp --flow.coupling_layers=4 --flow.hidden_channels=5 \
+expect_refusal "hidden_channels" "$realnvp_checkpoint" --flow.model=realnvp --train.gradient=total --flow.coupling_layers=4 --flow.hidden_channels=5 \
   --train.batch_size=8 --action.lam=6.975
 # The solver settings of training are part of the optimisation: a resume must keep them.
-expect_refusal "ode_steps" "$cnf_checkpoint" "${cnf[@]}" --train.ode_steps=3
-expect_refusal "sincos_precision" "$cnf_checkpoint" "${cnf[@]}" --flow.sincos_precision=single
-expect_refusal "gradient" "$cnf_checkpoint" "${cnf_path[@]}"
+expect_refusal "ode_steps" "$cnf_checkpoint" "${cnf[@]}" --train.ode_steps=3 --flow.sincos_precision=double
+expect_refusal "sincos_precision" "$cnf_checkpoint" "${cnf[@]}" --train.ode_steps=0 --flow.sincos_precision=single
+expect_refusal "gradient" "$cnf_checkpoint" "${cnf_path[@]}" "${solver[@]}"
 # ...but they are not the model: parameters trained with 3 RK4 steps and float sin/cos sample with 6 in double.
 "$phi4flow" train "${base[@]}" "${cnf[@]}" --train.steps=10 --train.ode_steps=3 --flow.sincos_precision=single \
   --train.checkpoint="$tmp/coarse.h5" > /dev/null
-"$phi4flow" sample "${base[@]}" "${cnf[@]}" --checkpoint="$tmp/coarse.h5" --sample.steps=20 --sample.thermalisation=5 \
+"$phi4flow" sample "${base[@]}" "${cnf[@]}" --flow.sincos_precision=double --checkpoint="$tmp/coarse.h5" --sample.steps=20 \
+  --sample.thermalisation=5 \
   --sample.output="$tmp/coarse_sample.h5" > "$tmp/coarse_sample.log" ||
   { echo "FAIL: a model trained with train.ode_steps = 3 did not sample with flow.ode_steps = 6"; cat "$tmp/coarse_sample.log"; exit 1; }
 echo "sampled with 6 RK4 steps in double a model trained with 3 in single"
