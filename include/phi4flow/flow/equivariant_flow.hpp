@@ -73,7 +73,7 @@ class EquivariantFlow final : public Model {
   void sample(const ConstFieldBatch& z, const FieldBatch& phi, const BatchScalars& log_q) override;
   bool has_path_gradient() const override { return true; }
   /// \brief sample(), and also the score of each output, score_b = grad_phi log q(phi_b), integrated along the
-  /// flow from grad log r(z) = -z with the same RK4 steps (math.md Section 4):
+  /// flow from grad log r(z) = -z with the same RK4 steps (docs/flow.md, "The path gradient"):
   ///   d score / dt = -(dg/dphi)^T score - grad_phi div g.
   /// Costs about twice sample(); the path gradient needs it.
   void sample_with_score(const ConstFieldBatch& z, const FieldBatch& phi, const BatchScalars& log_q,
