@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <complex>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "phi4flow/error.hpp"
 #include "phi4flow/flow/equivariant_flow.hpp"
@@ -429,4 +432,66 @@ TEST(Flow, InvertRecoversLatentAndLogDensity) {
     }
     EXPECT_GT(moved, 0.05);  // theta moved the fields, so the round trip tests something
   }
+}
+
+// train.init_from across lattice sizes: the kernel moves over by displacement.
+TEST(Flow, KernelCarriesOverToALargerLattice) {
+  const auto host_parameters = [](EquivariantFlow& flow) {
+    const auto p = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
+    return std::vector<double>(p.data(), p.data() + p.extent(0));
+  };
+  for (int variant = 0; variant < 3; ++variant) {
+    for (auto [L_from, L_to] : {std::pair{6, 10}, std::pair{5, 8}, std::pair{6, 6}}) {
+      EquivariantFlowConfig cfg;
+      cfg.time_basis = 3;
+      cfg.frequencies = 2;
+      cfg.translation_only = variant == 1;
+      cfg.sign_breaking = variant == 2;
+      const Lattice small(L_from), large(L_to);
+      EquivariantFlow from(small, cfg, 3), to(large, cfg, 4);
+      randomize_theta(from, 5, 0.3);
+      to.load_parameters_from_lattice(host_parameters(from), L_from);
+      const std::string where = "variant " + std::to_string(variant) + ", L " + std::to_string(L_from) + " -> " +
+                                std::to_string(L_to);
+
+      // A constant field gets the same velocity and divergence per site: sum_r W(r) is unchanged.
+      HostFieldBatch constant_small("c", 1, small.volume()), constant_large("c", 1, large.volume());
+      Kokkos::deep_copy(constant_small, 0.7);
+      Kokkos::deep_copy(constant_large, 0.7);
+      for (double t : {0.0, 0.3}) {
+        const auto a = evaluate(from, constant_small, t), b = evaluate(to, constant_large, t);
+        for (int s = 0; s < large.volume(); ++s) EXPECT_NEAR(b.g(0, s), a.g(0, 0), 1e-13) << where;
+        EXPECT_NEAR(b.div(0) / large.volume(), a.div(0) / small.volume(), 1e-13) << where;
+      }
+
+      // A field on one site (sin(0) = 0 elsewhere) shows W(-x) itself: the source's within L_from / 2, shared
+      // between the two images of an even L_from's edge, 0 beyond.
+      if (variant == 2) continue;  // cos and 1 do not vanish at phi = 0
+      HostFieldBatch spike_small("spike", 1, small.volume()), spike_large("spike", 1, large.volume());
+      spike_small(0, 0) = spike_large(0, 0) = 0.9;
+      const auto a = evaluate(from, spike_small, 0.3), b = evaluate(to, spike_large, 0.3);
+      for (int x = 0; x < large.volume(); ++x) {
+        const Site c = large.coords(x);
+        const int d1 = (c.x1 + L_to / 2) % L_to - L_to / 2, d2 = (c.x2 + L_to / 2) % L_to - L_to / 2;
+        const int reach = L_from / 2;
+        double expected = 0.0;
+        if (std::abs(d1) <= reach && std::abs(d2) <= reach) {
+          const bool split = L_from % 2 == 0 && L_from < L_to;
+          expected = a.g(0, small.index(d1, d2)) * (split && std::abs(d1) == reach ? 0.5 : 1.0) *
+                     (split && std::abs(d2) == reach ? 0.5 : 1.0);
+        }
+        EXPECT_NEAR(b.g(0, x), expected, 1e-14) << where << ", x = (" << c.x1 << ", " << c.x2 << ")";
+      }
+    }
+  }
+
+  // Refused: a larger source lattice, and parameters of other hyperparameters.
+  EquivariantFlowConfig cfg;
+  cfg.time_basis = 3;
+  cfg.frequencies = 2;
+  EquivariantFlow big(Lattice(8), cfg, 1), small(Lattice(6), cfg, 1);
+  EXPECT_THROW(small.load_parameters_from_lattice(host_parameters(big), 8), InputError);
+  cfg.frequencies = 3;
+  EquivariantFlow other(Lattice(4), cfg, 1);
+  EXPECT_THROW(big.load_parameters_from_lattice(host_parameters(other), 4), InputError);
 }

@@ -69,6 +69,26 @@ io::Checkpoint load_trained_parameters(flow::Model& model, const io::AttrList& i
   return checkpoint;
 }
 
+io::Checkpoint load_start_parameters(flow::Model& model, const io::AttrList& identity, const std::string& path) {
+  io::Checkpoint checkpoint = io::read_checkpoint(path);
+  const std::string source = "train.init_from: checkpoint '" + path + "'";
+  io::AttrList hyperparameters;  // what the parameters mean, whatever the lattice and couplings they learned
+  for (const auto& attr : identity)
+    if (attr.first != "L" && attr.first != "m2" && attr.first != "lam" && attr.first != "parameters")
+      hyperparameters.push_back(attr);
+  require_same_model(hyperparameters, checkpoint.model, source);
+  if (!checkpoint.arrays.count("parameters"))
+    throw InputError(source + " holds no parameters: is it a phi4flow train checkpoint?");
+  const std::vector<double>& parameters = checkpoint.arrays.at("parameters");
+  const auto L_from = static_cast<int>(io::attr_real(checkpoint.model, "L", source));
+  if (L_from == static_cast<int>(io::attr_real(identity, "L", source))) {
+    load_array(parameters, model.parameters(), path + ": parameters");
+  } else {
+    model.load_parameters_from_lattice(parameters, L_from);
+  }
+  return checkpoint;
+}
+
 void load_array(const std::vector<double>& from, const Kokkos::View<real_t*, MemSpace>& to, const std::string& what) {
   if (from.size() != to.extent(0)) {
     throw InputError(what + " holds " + std::to_string(from.size()) + " numbers, the model needs " +

@@ -29,6 +29,11 @@ void require_same_model(const io::AttrList& identity, const io::AttrList& stored
 /// require_same_model), and loads its parameters into `model`.
 io::Checkpoint load_trained_parameters(flow::Model& model, const io::AttrList& identity, const std::string& path);
 
+/// \brief The start of a training run (train.init_from): the parameters of the checkpoint at `path`, which must
+/// hold a model of this kind and hyperparameters (require_same_model), but may come from other couplings and,
+/// for models that can carry them over (Model::load_parameters_from_lattice), a smaller lattice.
+io::Checkpoint load_start_parameters(flow::Model& model, const io::AttrList& identity, const std::string& path);
+
 /// \brief Copy a host array into a device View of the same length (InputError naming `what` otherwise).
 void load_array(const std::vector<double>& from, const Kokkos::View<real_t*, MemSpace>& to, const std::string& what);
 

@@ -118,7 +118,7 @@ int train_command(const Environment& env, int argc, char** argv) {
   } else {
     if (!train.init_from.empty()) {
       // A next stage: the parameters carry over, the optimiser starts afresh; history times continue.
-      const io::Checkpoint start = load_trained_parameters(*model, identity, train.init_from);
+      const io::Checkpoint start = load_start_parameters(*model, identity, train.init_from);
       // The training streams are keyed by (seed, step): the same seed would replay the earlier stage's samples.
       if (io::has_attr(start.rng, "seed") && io::attr_real(start.rng, "seed", train.init_from) == settings.run.seed) {
         throw InputError("train.init_from: " + train.init_from +

@@ -191,6 +191,48 @@ std::vector<std::pair<std::string, double>> EquivariantFlow::hyperparameters() c
           {"parameters", static_cast<double>(params_.extent(0))}};
 }
 
+void EquivariantFlow::load_parameters_from_lattice(const std::vector<double>& from, int L_from) {
+  const int L = lattice_.extent();
+  const std::string source = "train.init_from (a flow trained on L = " + std::to_string(L_from) + ")";
+  if (L_from < 2 || L_from > L)
+    throw InputError(source + ": L = " + std::to_string(L) + " can only start from a lattice at most as large");
+  const Lattice lattice_from(L_from);
+  std::vector<int> row_from(lattice_from.volume());
+  if (config_.translation_only) {
+    for (int r = 0; r < lattice_from.volume(); ++r) row_from[r] = r;
+  } else {
+    row_from = lattice_from.orbit_of();
+  }
+  const int rows_from = *std::max_element(row_from.begin(), row_from.end()) + 1;
+  const int row_size = config_.time_basis * features_;
+  const std::size_t expected = static_cast<std::size_t>(rows_from) * row_size + config_.frequencies;
+  if (from.size() != expected) {
+    throw InputError(source + " holds " + std::to_string(from.size()) + " parameters, this model's kernel on L = " +
+                     std::to_string(L_from) + " has " + std::to_string(expected) + ": use the same flow.* settings");
+  }
+
+  std::vector<double> to(params_.extent(0), 0.0);
+  const int reach = L_from / 2;
+  // Both images of the displacement L_from / 2 exist here when L_from is even and smaller than L.
+  const bool split_edge = L_from % 2 == 0 && L_from < L;
+  const auto centred = [L](int x) { return (x + L / 2) % L - L / 2; };  // in [-L/2, L/2)
+  for (int r = 0; r < sites_; ++r) {
+    const Site d = lattice_.coords(r);
+    const int d1 = centred(d.x1), d2 = centred(d.x2);
+    if (std::abs(d1) > reach || std::abs(d2) > reach) continue;
+    const double weight = (split_edge && std::abs(d1) == reach ? 0.5 : 1.0) *
+                          (split_edge && std::abs(d2) == reach ? 0.5 : 1.0);
+    const int source_row = row_from[lattice_from.index(d1, d2)];
+    // Every member of a row here maps to one row there with one weight (both are D4-invariant), so rows shared
+    // by several displacements are written with the same values.
+    for (int i = 0; i < row_size; ++i)
+      to[row_of_host_[r] * row_size + i] = weight * from[source_row * row_size + i];
+  }
+  std::copy(from.end() - config_.frequencies, from.end(), to.end() - config_.frequencies);
+  Kokkos::deep_copy(params_, Kokkos::View<const real_t*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                                 to.data(), to.size()));
+}
+
 EquivariantFlow::Workspace& EquivariantFlow::workspace(int batch) {
   PHI4FLOW_CHECK(batch > 0, "a batch needs at least one field");
   if (!ws_ || ws_->batch != batch) {

@@ -2,7 +2,7 @@
 # Training interrupted and resumed from its checkpoint ends with the same parameters and Adam moments, bit for
 # bit, as an uninterrupted run, on 1 and on 2 ranks, for both models and both gradient estimators; a checkpoint from another model kind,
 # hyperparameters, theory or training solver is refused by name; the solver is free when sampling; a next stage
-# (train.init_from) starts from a checkpoint's parameters.
+# (train.init_from) starts from a checkpoint's parameters, also one from a smaller lattice.
 set -euo pipefail
 phi4flow=${1:?usage: test_train_resume.sh PHI4FLOW MPIEXEC}
 mpiexec=${2:?}
@@ -102,6 +102,40 @@ for case in "run.seed|--train.init_from=$cnf_checkpoint" "set flow.model = realn
   grep -qF "$needle" <<<"$out" || { echo "FAIL: init_from refusal does not name $needle: $out"; exit 1; }
   echo "refused (init_from: $needle): $(head -1 <<<"$out")"
 done
+# A flow trained on L = 4 starts training on L = 6 at other couplings: its kernel carries over by displacement
+# (the mapping itself is tested in test_flow); omega and the kernel at r = 0 (orbit 0 on both lattices) are the
+# source's.
+base6=("${base[@]/--lattice.L=4/--lattice.L=6}")
+cnf6=("${cnf[@]/--action.lam=6.975/--action.lam=5.5}")
+"$phi4flow" train "${base6[@]}" "${cnf6[@]}" --run.seed=78 --train.steps=1 --train.lr=1e-30 \
+  --train.init_from="$cnf_checkpoint" --train.checkpoint="$tmp/larger.h5" > /dev/null
+/usr/bin/python3 - "$cnf_checkpoint" "$tmp/larger.h5" <<'PY'
+import os, sys
+os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
+import h5py, numpy as np
+source, larger = (h5py.File(p, "r") for p in sys.argv[1:3])
+p4, p6 = source["arrays/parameters"][()], larger["arrays/parameters"][()]
+F, row = 3, 4 * 3  # frequencies, time_basis * frequencies
+assert larger["model"].attrs["L"] == 6 and len(p6) > len(p4), "the new run is not on L = 6"
+assert np.array_equal(p4[-F:], p6[-F:]), "omega did not carry over"
+assert np.array_equal(p4[:row], p6[:row]), "the kernel at r = 0 did not carry over"
+assert np.any(p6[row:-F] != 0), "the rest of the kernel is still zero"
+print("a flow trained on L = 4 starts training on L = 6")
+PY
+"$phi4flow" train "${base6[@]}" "${cnf6[@]}" --run.seed=79 --train.steps=2 --train.checkpoint="$tmp/L6.h5" > /dev/null
+refuse_start() {
+  local needle=$1
+  shift
+  if out=$("$phi4flow" train "$@" --train.steps=1 --train.checkpoint="$tmp/refused.h5" --force 2>&1); then
+    echo "FAIL: train.init_from with $* was accepted"; exit 1
+  fi
+  grep -qF "$needle" <<<"$out" || { echo "FAIL: init_from refusal does not name $needle: $out"; exit 1; }
+  echo "refused (init_from: $needle): $(head -1 <<<"$out")"
+}
+refuse_start "at most as large" "${base[@]}" "${cnf[@]}" --run.seed=80 --train.init_from="$tmp/L6.h5"
+refuse_start "frequencies" "${base6[@]}" --flow.frequencies=4 --train.batch_size=8 --action.lam=5.5 --run.seed=80 \
+  --train.init_from="$cnf_checkpoint"
+refuse_start "another lattice size" "${base6[@]}" "${realnvp[@]}" --run.seed=80 --train.init_from="$realnvp_checkpoint"
 if out=$("$phi4flow" sample "${base[@]}" "${cnf[@]}" --checkpoint="$realnvp_checkpoint" --sample.output="$tmp/s.h5" 2>&1); then
   echo "FAIL: sampling a realnvp checkpoint as equivariant_cnf was accepted"; exit 1
 fi

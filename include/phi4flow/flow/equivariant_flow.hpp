@@ -84,6 +84,11 @@ class EquivariantFlow final : public Model {
   /// solver's discretisation error, the inverse of sample().
   void invert(const ConstFieldBatch& phi, const FieldBatch& z, const BatchScalars& log_q);
   std::vector<std::pair<std::string, double>> hyperparameters() const override;
+  /// \brief Carries a kernel learned on a smaller (or equal) lattice over by displacement: W(r) for |r_i| <=
+  /// L_from / 2 in both directions comes from the same displacement on L_from, longer ones start at 0; omega is
+  /// copied. On an even L_from the displacement L_from / 2 is one site with two images here, +-L_from / 2; each
+  /// gets half of its weight, so that sum_r W(r), the response to a constant field, is unchanged.
+  void load_parameters_from_lattice(const std::vector<double>& from, int L_from) override;
 
   const Lattice& lattice() const { return lattice_; }
   const EquivariantFlowConfig& config() const { return config_; }

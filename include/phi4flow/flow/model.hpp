@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "phi4flow/error.hpp"
 #include "phi4flow/physics/action.hpp"
 #include "phi4flow/types.hpp"
 
@@ -53,6 +54,15 @@ class Model {
 
   /// \brief Name and value of every hyperparameter, for output metadata.
   virtual std::vector<std::pair<std::string, double>> hyperparameters() const = 0;
+
+  /// \brief Loads the parameters that a model of this kind, with the same hyperparameters, learned on an
+  /// L_from x L_from lattice: a start for training on this lattice (train.init_from). InputError if the model
+  /// cannot carry parameters across lattice sizes, or `from` does not fit.
+  virtual void load_parameters_from_lattice(const std::vector<double>& from, int L_from) {
+    (void)from;
+    throw InputError("train.init_from: a " + kind() + " model cannot start from one trained on L = " +
+                     std::to_string(L_from) + ", another lattice size: start it from scratch");
+  }
 
  protected:
   virtual double do_loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad,
