@@ -1,7 +1,7 @@
-// Benchmark: seconds per training step (loss_and_gradient) and per sample() of the equivariant flow with the
-// paper's settings (A = 10, F = 9, 50 RK4 steps) for L = 6 ... 64 at batch 100 and 1000, with an estimate of
-// the floating-point work of each and the rate achieved. Sizes predicted to take longer than --budget
-// seconds (default 30) per call are skipped.
+// Benchmark: seconds per training step (loss_and_gradient, total and path gradient) and per sample() of the
+// equivariant flow with the paper's settings (A = 10, F = 9, 50 RK4 steps) for L = 6 ... 64 at batch 100 and 1000,
+// with an estimate of the floating-point work of each and the rate achieved. Sizes predicted to take longer than
+// --budget seconds (default 30) per call are skipped.
 //   build/bench/bench_flow [--quick] [--measure] [--budget SECONDS]
 #include <Kokkos_Core.hpp>
 #include <algorithm>
@@ -73,9 +73,11 @@ int main(int argc, char** argv) {
                 cfg.fft_planning == flow::FftPlanning::measure ? "measure" : "estimate");
     std::printf("Work counts a real FFT as 2.5 N log2 N and sin/cos as 1; best of repeated calls.\n");
     std::printf("Measured FMA rate of this core: %.2f GFLOP/s; %%peak = achieved / that.\n\n", peak);
-    std::printf("%4s %6s | %10s %12s %8s %6s | %10s %12s %8s | %12s %8s %12s %8s\n", "L", "batch", "GFLOP/step",
-                "s/train step", "GFLOP/s", "%peak", "GFLOP/smp", "s/sample", "GFLOP/s", "float s/step", "speed-up",
-                "float s/smp", "speed-up");
+    std::printf("Last two columns: the path-gradient step (train.gradient = path) with float sin/cos, the input\n"
+                "files' training step, and its cost against the total-gradient step with float sin/cos.\n\n");
+    std::printf("%4s %6s | %10s %12s %8s %6s | %10s %12s %8s | %12s %8s %12s %8s | %12s %8s\n", "L", "batch",
+                "GFLOP/step", "s/train step", "GFLOP/s", "%peak", "GFLOP/smp", "s/sample", "GFLOP/s", "float s/step",
+                "speed-up", "float s/smp", "speed-up", "path s/step", "vs total");
   }
   double rate = 0.0;  // last achieved training rate, to predict the next size's time
   for (int L : sizes)
@@ -98,17 +100,19 @@ int main(int argc, char** argv) {
         auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), model.parameters());
         for (int i = 0; i < model.theta_size(); ++i) params(i) = 0.01 * std::sin(1.0 + i);
         Kokkos::deep_copy(model.parameters(), params);
-        return bench::time_model(model, action, batch, quick ? 0.0 : 2.0);
+        return bench::time_model(model, action, batch, quick ? 0.0 : 2.0, single_sincos);
       };
       const bench::ModelTiming in_double = time_with(false), in_float = time_with(true);
       const double t_train = in_double.train_step, t_sample = in_double.sample;
       rate = work.train_step / t_train;
       if (root)
-        std::printf("%4d %6d | %10.2f %12.4g %8.2f %5.0f%% | %10.2f %12.4g %8.2f | %12.4g %7.2fx %12.4g %7.2fx\n", L,
-                    batch, work.train_step / 1e9, t_train, work.train_step / t_train / 1e9,
-                    100.0 * work.train_step / t_train / 1e9 / peak, work.sample / 1e9, t_sample,
-                    work.sample / t_sample / 1e9, in_float.train_step, t_train / in_float.train_step, in_float.sample,
-                    t_sample / in_float.sample);
+        std::printf(
+            "%4d %6d | %10.2f %12.4g %8.2f %5.0f%% | %10.2f %12.4g %8.2f | %12.4g %7.2fx %12.4g %7.2fx | %12.4g "
+            "%7.2fx\n",
+            L, batch, work.train_step / 1e9, t_train, work.train_step / t_train / 1e9,
+            100.0 * work.train_step / t_train / 1e9 / peak, work.sample / 1e9, t_sample, work.sample / t_sample / 1e9,
+            in_float.train_step, t_train / in_float.train_step, in_float.sample, t_sample / in_float.sample,
+            in_float.path_step, in_float.path_step / in_float.train_step);
     }
   return 0;
 }

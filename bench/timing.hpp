@@ -54,13 +54,15 @@ inline double measured_peak_gflops() {
 }
 
 struct ModelTiming {
-  double train_step;  ///< seconds per loss_and_gradient()
+  double train_step;  ///< seconds per loss_and_gradient(), total-gradient estimator
+  double path_step;   ///< seconds per loss_and_gradient() with the path estimator; 0 unless asked for
   double sample;      ///< seconds per sample() of the same batch
 };
 
-/// \brief Best-of-repeats seconds of one training step and one sample() call of `model` for a batch of latent
-/// fields (each repeated until min_total seconds).
-inline ModelTiming time_model(flow::Model& model, const Phi4Action& action, int batch, double min_total) {
+/// \brief Best-of-repeats seconds of one training step (also with the path estimator if asked) and one sample()
+/// call of `model` for a batch of latent fields (each repeated until min_total seconds).
+inline ModelTiming time_model(flow::Model& model, const Phi4Action& action, int batch, double min_total,
+                              bool time_path_gradient = false) {
   const int sites = action.lattice().volume();
   FieldBatch z(Kokkos::view_alloc(Kokkos::WithoutInitializing, "z"), batch, sites);
   FieldBatch phi(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi"), batch, sites);
@@ -68,8 +70,13 @@ inline ModelTiming time_model(flow::Model& model, const Phi4Action& action, int 
   flow::ParameterView grad(Kokkos::view_alloc(Kokkos::WithoutInitializing, "grad"), model.parameters().extent(0));
   rng::fill_normal(rng::Philox(1, rng::Purpose::flow_latent), 0, 0, z);
   const double train = seconds_per_call([&] { model.loss_and_gradient(z, action, grad); }, min_total);
+  const double path =
+      time_path_gradient && model.has_path_gradient()
+          ? seconds_per_call(
+                [&] { model.loss_and_gradient(z, action, grad, flow::GradientEstimator::path); }, min_total)
+          : 0.0;
   const double sample = seconds_per_call([&] { model.sample(z, phi, log_q); }, min_total);
-  return {train, sample};
+  return {train, path, sample};
 }
 
 }  // namespace phi4flow::bench
