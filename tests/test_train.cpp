@@ -60,6 +60,16 @@ TEST(LearningRateSchedule, PaperStepAndExponential) {
   EXPECT_DOUBLE_EQ((LearningRateSchedule{"constant", 3e-3, 0, 0.0, 1})(12345), 3e-3);
 }
 
+TEST(LearningRateSchedule, WarmupRisesLinearlyThenFollowsTheSchedule) {
+  const LearningRateSchedule warm{"exponential", 1e-2, 0, 0.0, 1000, 4};
+  EXPECT_DOUBLE_EQ(warm(0), 0.25 * 1e-2);
+  EXPECT_NEAR(warm(2), 0.75 * 1e-2 * std::pow(10.0, -2.0 / 1000), 1e-17);
+  EXPECT_DOUBLE_EQ(warm(4), (LearningRateSchedule{"exponential", 1e-2, 0, 0.0, 1000})(4));
+  const LearningRateSchedule paper{"step", 1e-3, 2, 0.1, 1, 4};
+  EXPECT_DOUBLE_EQ(paper(1), 0.5 * 1e-3);
+  EXPECT_DOUBLE_EQ(paper(3), 1e-4);
+}
+
 // The distributed run (all ranks of MPI_COMM_WORLD) against the whole batch on this process alone.
 template <class MakeModel>
 void expect_same_parameters_on_any_number_of_ranks(const MakeModel& make_model,

@@ -27,7 +27,7 @@ TrainerSettings trainer_settings(const io::Settings& s) {
   t.gradient = s.train.gradient == "path" ? flow::GradientEstimator::path : flow::GradientEstimator::total;
   t.adam = AdamParams{s.train.beta1, s.train.beta2, s.train.adam_epsilon};
   t.schedule = LearningRateSchedule{s.train.lr_schedule, s.train.lr, s.train.lr_step_at, s.train.lr_step_factor,
-                                    s.train.lr_decade_steps};
+                                    s.train.lr_decade_steps, s.train.lr_warmup_steps};
   return t;
 }
 
@@ -41,6 +41,7 @@ io::AttrList training_identity(const io::Settings& s) {
           {"lr_step_at", std::int64_t{s.train.lr_step_at}},
           {"lr_step_factor", s.train.lr_step_factor},
           {"lr_decade_steps", std::int64_t{s.train.lr_decade_steps}},
+          {"lr_warmup_steps", std::int64_t{s.train.lr_warmup_steps}},
           {"beta1", s.train.beta1},
           {"beta2", s.train.beta2},
           {"adam_epsilon", s.train.adam_epsilon},
@@ -108,7 +109,10 @@ int train_command(const Environment& env, int argc, char** argv) {
   if (input.resume) {
     const io::Checkpoint checkpoint = io::read_checkpoint(train.checkpoint);
     require_same_model(identity, checkpoint.model, "checkpoint '" + train.checkpoint + "'");
-    io::require_match(optimisation, checkpoint.training, "checkpoint '" + train.checkpoint + "'");
+    io::AttrList stored_training = checkpoint.training;
+    // Checkpoints from before train.lr_warmup_steps existed trained without a warm-up.
+    if (!io::has_attr(stored_training, "lr_warmup_steps")) stored_training.emplace_back("lr_warmup_steps", std::int64_t{0});
+    io::require_match(optimisation, stored_training, "checkpoint '" + train.checkpoint + "'");
     load_array(checkpoint.arrays.at("parameters"), model->parameters(), train.checkpoint + ": parameters");
     load_array(checkpoint.arrays.at("adam_m"), trainer.optimizer().first_moment(), train.checkpoint + ": adam_m");
     load_array(checkpoint.arrays.at("adam_v"), trainer.optimizer().second_moment(), train.checkpoint + ": adam_v");

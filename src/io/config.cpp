@@ -90,6 +90,8 @@ po::options_description all_keys(Settings& settings) {
       "step schedule: factor applied to lr")("train.lr_decade_steps",
                                              po::value(&train.lr_decade_steps)->default_value(train.lr_decade_steps),
                                              "exponential schedule: steps over which lr falls tenfold")(
+      "train.lr_warmup_steps", po::value(&train.lr_warmup_steps)->default_value(train.lr_warmup_steps),
+      "lr rises linearly over the first this many steps (0: none); for a start from a trained model")(
       "train.ode_steps", po::value(&train.ode_steps)->default_value(train.ode_steps),
       "RK4 steps of the flow while training (0: flow.ode_steps); fewer train faster, sampling uses flow.ode_steps")(
       "train.gradient", po::value(&train.gradient)->default_value(train.gradient),
@@ -236,6 +238,7 @@ void validate(const TrainConfig& train, int n_ranks) {
   positive("lr_step_at", train.lr_step_at);
   positive("lr_step_factor", train.lr_step_factor);
   positive("lr_decade_steps", train.lr_decade_steps);
+  if (train.lr_warmup_steps < 0) throw InputError("train.lr_warmup_steps must be >= 0 (0: no warm-up)");
   if (train.ode_steps < 0) throw InputError("train.ode_steps must be >= 0 (0: train with flow.ode_steps)");
   positive("adam_epsilon", train.adam_epsilon);
   positive("ess_every", train.ess_every);

@@ -6,9 +6,10 @@
 namespace phi4flow {
 
 double LearningRateSchedule::operator()(std::int64_t step) const {
-  if (kind == "step") return step < step_at ? lr : lr * step_factor;
-  if (kind == "exponential") return lr * std::pow(10.0, -static_cast<double>(step) / decade_steps);
-  return lr;
+  const double warmup = step < warmup_steps ? static_cast<double>(step + 1) / warmup_steps : 1.0;
+  if (kind == "step") return warmup * (step < step_at ? lr : lr * step_factor);
+  if (kind == "exponential") return warmup * lr * std::pow(10.0, -static_cast<double>(step) / decade_steps);
+  return warmup * lr;
 }
 
 Adam::Adam(int n_params, const AdamParams& params)

@@ -48,6 +48,7 @@ expect_error "train: unknown gradient estimator" "train.gradient" train --config
 expect_error "train: path gradient of realnvp" "train.gradient = path" train --config "$input" --flow.model=realnvp --train.gradient=path --train.checkpoint="$ckpt"
 expect_error "train: beta out of range" "train.beta1" train --config "$input" --train.beta1=1.5 --train.checkpoint="$ckpt"
 expect_error "train: negative learning rate" "train.lr" train --config "$input" --train.lr=-1 --train.checkpoint="$ckpt"
+expect_error "train: negative warm-up" "train.lr_warmup_steps" train --config "$input" --train.lr_warmup_steps=-1 --train.checkpoint="$ckpt"
 expect_error "train: unknown model" "flow.model" train --config "$input" --flow.model=glow --train.checkpoint="$ckpt"
 expect_error "train: no frequencies" "flow.frequencies" train --config "$input" --flow.frequencies=0 --train.checkpoint="$ckpt"
 expect_error "train: no ODE steps" "flow.ode_steps" train --config "$input" --flow.ode_steps=0 --train.checkpoint="$ckpt"

@@ -71,6 +71,7 @@ expect_refusal "hidden_channels" "$realnvp_checkpoint" --flow.model=realnvp --tr
 expect_refusal "ode_steps" "$cnf_checkpoint" "${cnf[@]}" --train.ode_steps=3 --flow.sincos_precision=double
 expect_refusal "sincos_precision" "$cnf_checkpoint" "${cnf[@]}" --train.ode_steps=0 --flow.sincos_precision=single
 expect_refusal "gradient" "$cnf_checkpoint" "${cnf_path[@]}" "${solver[@]}"
+expect_refusal "lr_warmup_steps" "$cnf_checkpoint" "${cnf[@]}" "${solver[@]}" --train.lr_warmup_steps=5
 # ...but they are not the model: parameters trained with 3 RK4 steps and float sin/cos sample with 6 in double.
 "$phi4flow" train "${base[@]}" "${cnf[@]}" --train.steps=10 --train.ode_steps=3 --flow.sincos_precision=single \
   --train.checkpoint="$tmp/coarse.h5" > /dev/null

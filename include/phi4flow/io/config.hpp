@@ -61,6 +61,7 @@ struct TrainConfig {
   int lr_step_at = 250;  ///< "step" schedule: lr * lr_step_factor from this step on
   double lr_step_factor = 0.1;
   int lr_decade_steps = 4000;  ///< "exponential" schedule: steps over which lr falls tenfold
+  int lr_warmup_steps = 0;     ///< lr rises linearly over the first this many steps (0: none)
   int ode_steps = 0;  ///< RK4 steps while training; 0: flow.ode_steps (sampling always uses flow.ode_steps)
   std::string gradient = "total";  ///< reverse-KL gradient estimator: total | path (flow::GradientEstimator)
   double beta1 = 0.8;

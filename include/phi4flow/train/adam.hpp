@@ -9,13 +9,16 @@
 namespace phi4flow {
 
 /// lr(step): constant; "step" (lr, then lr * step_factor from step_at on: the paper's 1e-3 -> 1e-4 at 250);
-/// "exponential" (lr * 10^(-step / decade_steps)).
+/// "exponential" (lr * 10^(-step / decade_steps)). With warmup_steps > 0, step k < warmup_steps takes
+/// (k + 1) / warmup_steps of that: Adam's first updates move every parameter by about lr whatever its gradient,
+/// which would knock a model that starts trained (train.init_from) off its optimum.
 struct LearningRateSchedule {
   std::string kind = "exponential";
   double lr = 5e-3;
   int step_at = 250;
   double step_factor = 0.1;
   int decade_steps = 4000;
+  int warmup_steps = 0;
 
   /// \brief Learning rate of optimisation step `step` (counted from 0).
   double operator()(std::int64_t step) const;
