@@ -73,8 +73,9 @@ int main(int argc, char** argv) {
                 cfg.fft_planning == flow::FftPlanning::measure ? "measure" : "estimate");
     std::printf("Work counts a real FFT as 2.5 N log2 N and sin/cos as 1; best of repeated calls.\n");
     std::printf("Measured FMA rate of this core: %.2f GFLOP/s; %%peak = achieved / that.\n\n", peak);
-    std::printf("Last two columns: the path-gradient step (train.gradient = path) with float sin/cos, the input\n"
-                "files' training step, and its cost against the total-gradient step with float sin/cos.\n\n");
+    std::printf(
+        "Last two columns: the path-gradient step (train.gradient = path) with float sin/cos, the input\n"
+        "files' training step, and its cost against the total-gradient step with float sin/cos.\n\n");
     std::printf("%4s %6s | %10s %12s %8s %6s | %10s %12s %8s | %12s %8s %12s %8s | %12s %8s\n", "L", "batch",
                 "GFLOP/step", "s/train step", "GFLOP/s", "%peak", "GFLOP/smp", "s/sample", "GFLOP/s", "float s/step",
                 "speed-up", "float s/smp", "speed-up", "path s/step", "vs total");

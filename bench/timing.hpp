@@ -72,8 +72,8 @@ inline ModelTiming time_model(flow::Model& model, const Phi4Action& action, int 
   const double train = seconds_per_call([&] { model.loss_and_gradient(z, action, grad); }, min_total);
   const double path =
       time_path_gradient && model.has_path_gradient()
-          ? seconds_per_call(
-                [&] { model.loss_and_gradient(z, action, grad, flow::GradientEstimator::path); }, min_total)
+          ? seconds_per_call([&] { model.loss_and_gradient(z, action, grad, flow::GradientEstimator::path); },
+                             min_total)
           : 0.0;
   const double sample = seconds_per_call([&] { model.sample(z, phi, log_q); }, min_total);
   return {train, path, sample};

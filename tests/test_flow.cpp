@@ -451,8 +451,8 @@ TEST(Flow, KernelCarriesOverToALargerLattice) {
       EquivariantFlow from(small, cfg, 3), to(large, cfg, 4);
       randomize_theta(from, 5, 0.3);
       to.load_parameters_from_lattice(host_parameters(from), L_from);
-      const std::string where = "variant " + std::to_string(variant) + ", L " + std::to_string(L_from) + " -> " +
-                                std::to_string(L_to);
+      const std::string where =
+          "variant " + std::to_string(variant) + ", L " + std::to_string(L_from) + " -> " + std::to_string(L_to);
 
       // A constant field gets the same velocity and divergence per site: sum_r W(r) is unchanged.
       HostFieldBatch constant_small("c", 1, small.volume()), constant_large("c", 1, large.volume());

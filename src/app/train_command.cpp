@@ -111,7 +111,8 @@ int train_command(const Environment& env, int argc, char** argv) {
     require_same_model(identity, checkpoint.model, "checkpoint '" + train.checkpoint + "'");
     io::AttrList stored_training = checkpoint.training;
     // Checkpoints from before train.lr_warmup_steps existed trained without a warm-up.
-    if (!io::has_attr(stored_training, "lr_warmup_steps")) stored_training.emplace_back("lr_warmup_steps", std::int64_t{0});
+    if (!io::has_attr(stored_training, "lr_warmup_steps"))
+      stored_training.emplace_back("lr_warmup_steps", std::int64_t{0});
     io::require_match(optimisation, stored_training, "checkpoint '" + train.checkpoint + "'");
     load_array(checkpoint.arrays.at("parameters"), model->parameters(), train.checkpoint + ": parameters");
     load_array(checkpoint.arrays.at("adam_m"), trainer.optimizer().first_moment(), train.checkpoint + ": adam_m");
@@ -121,7 +122,8 @@ int train_command(const Environment& env, int argc, char** argv) {
     if (root) truncate_history(history, trainer.steps_done());
   } else {
     if (!train.init_from.empty()) {
-      // A next stage: the parameters carry over, the optimiser starts afresh; history times continue.
+      // A next stage, or a start from a flow of other couplings or a smaller lattice: the parameters carry over,
+      // the optimiser starts afresh; history times continue, since they are the training behind the model.
       const io::Checkpoint start = load_start_parameters(*model, identity, train.init_from);
       // The training streams are keyed by (seed, step): the same seed would replay the earlier stage's samples.
       if (io::has_attr(start.rng, "seed") && io::attr_real(start.rng, "seed", train.init_from) == settings.run.seed) {

@@ -220,17 +220,16 @@ void EquivariantFlow::load_parameters_from_lattice(const std::vector<double>& fr
     const Site d = lattice_.coords(r);
     const int d1 = centred(d.x1), d2 = centred(d.x2);
     if (std::abs(d1) > reach || std::abs(d2) > reach) continue;
-    const double weight = (split_edge && std::abs(d1) == reach ? 0.5 : 1.0) *
-                          (split_edge && std::abs(d2) == reach ? 0.5 : 1.0);
+    const double weight =
+        (split_edge && std::abs(d1) == reach ? 0.5 : 1.0) * (split_edge && std::abs(d2) == reach ? 0.5 : 1.0);
     const int source_row = row_from[lattice_from.index(d1, d2)];
     // Every member of a row here maps to one row there with one weight (both are D4-invariant), so rows shared
     // by several displacements are written with the same values.
-    for (int i = 0; i < row_size; ++i)
-      to[row_of_host_[r] * row_size + i] = weight * from[source_row * row_size + i];
+    for (int i = 0; i < row_size; ++i) to[row_of_host_[r] * row_size + i] = weight * from[source_row * row_size + i];
   }
   std::copy(from.end() - config_.frequencies, from.end(), to.end() - config_.frequencies);
-  Kokkos::deep_copy(params_, Kokkos::View<const real_t*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                 to.data(), to.size()));
+  Kokkos::deep_copy(
+      params_, Kokkos::View<const real_t*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(to.data(), to.size()));
 }
 
 EquivariantFlow::Workspace& EquivariantFlow::workspace(int batch) {
