@@ -32,8 +32,8 @@ def main():
         minutes = [s / 60 for s in h["seconds"]]
         if args.smooth > 1:
             line, = ax_ess.plot(minutes, h["ess"], alpha=0.25)
-            mean = [sum(h["ess"][max(0, i + 1 - args.smooth):i + 1]) / (i + 1 - max(0, i + 1 - args.smooth))
-                    for i in range(len(h["ess"]))]
+            windows = [h["ess"][max(0, i + 1 - args.smooth):i + 1] for i in range(len(h["ess"]))]
+            mean = [sum(w) / len(w) for w in windows]
             ax_ess.plot(minutes, mean, color=line.get_color(), label=f"{name} (mean of {args.smooth})")
         else:
             ax_ess.plot(minutes, h["ess"], label=name)
