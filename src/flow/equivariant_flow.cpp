@@ -33,6 +33,14 @@ void check_input(bool ok, const std::string& key, const std::string& what) {
   if (!ok) throw InputError("flow." + key + ": " + what);
 }
 
+// Theta row of each displacement r (indexed by its site): its D4 orbit, or r itself when translation_only.
+std::vector<int> theta_rows(const Lattice& lattice, bool translation_only) {
+  if (!translation_only) return lattice.orbit_of();
+  std::vector<int> rows(lattice.volume());
+  for (int r = 0; r < lattice.volume(); ++r) rows[r] = r;
+  return rows;
+}
+
 }  // namespace
 
 TimeWeights hat_weights(int time_basis, double t_end, double t) {
@@ -135,12 +143,7 @@ EquivariantFlow::EquivariantFlow(const Lattice& lattice, const EquivariantFlowCo
   sites_ = lattice.volume();
   modes_ = half_spectrum_size(L);
   features_ = config.sign_breaking ? 2 * config.frequencies + 1 : config.frequencies;
-  if (config.translation_only) {
-    row_of_host_.resize(sites_);
-    for (int r = 0; r < sites_; ++r) row_of_host_[r] = r;
-  } else {
-    row_of_host_ = lattice.orbit_of();
-  }
+  row_of_host_ = theta_rows(lattice, config.translation_only);
   rows_ = *std::max_element(row_of_host_.begin(), row_of_host_.end()) + 1;
 
   // Displacements of each theta row, as compressed rows, for gathering the theta gradient.
@@ -198,12 +201,7 @@ void EquivariantFlow::load_parameters_from_lattice(const std::vector<double>& fr
   if (L_from < 2 || L_from > L)
     throw InputError(source + ": L = " + std::to_string(L) + " can only start from a lattice at most as large");
   const Lattice lattice_from(L_from);
-  std::vector<int> row_from(lattice_from.volume());
-  if (config_.translation_only) {
-    for (int r = 0; r < lattice_from.volume(); ++r) row_from[r] = r;
-  } else {
-    row_from = lattice_from.orbit_of();
-  }
+  const std::vector<int> row_from = theta_rows(lattice_from, config_.translation_only);
   const int rows_from = *std::max_element(row_from.begin(), row_from.end()) + 1;
   const int row_size = config_.time_basis * features_;
   const std::size_t expected = static_cast<std::size_t>(rows_from) * row_size + config_.frequencies;
