@@ -13,7 +13,7 @@
 
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/checkpoint.hpp"
-#include "phi4flow/io/hdf5.hpp"
+#include "io/hdf5.hpp"  // the private HDF5 wrapper: these tests inspect and damage files
 
 namespace io = phi4flow::io;
 namespace fs = std::filesystem;

@@ -12,7 +12,7 @@
 #include "phi4flow/flow/equivariant_flow.hpp"
 #include "phi4flow/flow/fft.hpp"
 #include "phi4flow/lattice/lattice.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 
 using namespace phi4flow;
 using flow::EquivariantFlow;

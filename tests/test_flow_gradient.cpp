@@ -9,7 +9,7 @@
 
 #include "phi4flow/flow/equivariant_flow.hpp"
 #include "phi4flow/lattice/lattice.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 #include "phi4flow/physics/action.hpp"
 #include "model_checks.hpp"
 

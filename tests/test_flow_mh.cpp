@@ -13,7 +13,7 @@
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/sha256.hpp"
 #include "phi4flow/mcmc/flow_mh.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 #include "phi4flow/stats/gamma.hpp"
 
 using namespace phi4flow;

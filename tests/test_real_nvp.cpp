@@ -10,7 +10,7 @@
 #include "phi4flow/error.hpp"
 #include "phi4flow/flow/real_nvp.hpp"
 #include "phi4flow/lattice/lattice.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 #include "phi4flow/physics/action.hpp"
 #include "model_checks.hpp"
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "phi4flow/analysis/ensemble_analysis.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 #include "phi4flow/physics/observables.hpp"
 
 using namespace phi4flow;

@@ -10,7 +10,7 @@
 #include "phi4flow/flow/equivariant_flow.hpp"
 #include "phi4flow/flow/real_nvp.hpp"
 #include "phi4flow/parallel/mpi_reducer.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 #include "phi4flow/train/trainer.hpp"
 
 using namespace phi4flow;

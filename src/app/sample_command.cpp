@@ -18,7 +18,7 @@
 #include "phi4flow/io/sha256.hpp"
 #include "phi4flow/mcmc/flow_mh.hpp"
 #include "phi4flow/parallel/collective.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 #include "phi4flow/physics/observables.hpp"
 #include "progress.hpp"
 #include "stop_request.hpp"

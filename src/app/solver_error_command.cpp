@@ -10,7 +10,7 @@
 #include "commands.hpp"
 #include "flow_setup.hpp"
 #include "phi4flow/error.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 #include "phi4flow/physics/action.hpp"
 
 namespace phi4flow::app {

@@ -13,66 +13,12 @@
 #include "flow_setup.hpp"
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/ensemble.hpp"
-#include "phi4flow/io/hdf5.hpp"
 #include "phi4flow/io/provenance.hpp"
 #include "phi4flow/io/sha256.hpp"
+#include "phi4flow/io/symmetry_file.hpp"
 #include "phi4flow/physics/action.hpp"
 
 namespace phi4flow::app {
-
-namespace {
-
-struct SymmetryResult {
-  std::vector<std::int64_t> chain, record;
-  std::vector<double> action;      // [config]
-  std::vector<double> log_q;       // [config][sign][image]
-  std::vector<double> spread;      // [config]: max - min of log q over the lattice images
-  std::vector<double> sign_spread;  // [config]: max over images of |log q(-phi) - log q(phi)|
-};
-
-void write_result(const std::string& path, const io::AttrList& root, const io::AttrList& model,
-                  const std::vector<LatticeSymmetry>& group, const SymmetryResult& r) {
-  // Written under a temporary name and renamed: an interrupted write leaves no partial file.
-  const std::string tmp = path + ".tmp";
-  {
-    io::Handle file = io::create_file(tmp, true);
-    io::write_attr(file.get(), "format", std::string("phi4flow-symmetry"));
-    io::write_attr(file.get(), "format_version", std::int64_t{1});
-    io::write_attrs(file.get(), root);
-    io::write_attrs(io::create_group(file.get(), "model").get(), model);
-    const hsize_t n = r.action.size(), images = group.size();
-    auto reals = [&](const std::string& name, const std::vector<hsize_t>& dims, const std::vector<double>& data) {
-      io::DatasetSpec spec;
-      spec.dims = dims;
-      io::write_slab(io::create_dataset<double>(file.get(), name, spec).get(), std::vector<hsize_t>(dims.size(), 0),
-                     dims, data.data());
-    };
-    auto integers = [&](const std::string& name, const std::vector<hsize_t>& dims,
-                        const std::vector<std::int64_t>& data) {
-      io::DatasetSpec spec;
-      spec.dims = dims;
-      io::write_slab(io::create_dataset<std::int64_t>(file.get(), name, spec).get(),
-                     std::vector<hsize_t>(dims.size(), 0), dims, data.data());
-    };
-    std::vector<std::int64_t> elements;
-    for (const LatticeSymmetry& g : group) elements.insert(elements.end(), {g.d, g.t1, g.t2});
-    integers("symmetry", {images, 3}, elements);
-    integers("chain", {n}, r.chain);
-    integers("record", {n}, r.record);
-    reals("action", {n}, r.action);
-    reals("log_q", {n, 2, images}, r.log_q);
-    reals("spread", {n}, r.spread);
-    reals("sign_spread", {n}, r.sign_spread);
-    io::flush(file.get());
-    file.close();
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw RuntimeError("cannot rename '" + tmp + "' to '" + path + "'");
-  }
-}
-
-}  // namespace
 
 int symmetry_command(const Environment& env, int argc, char** argv) {
   namespace po = io::po;
@@ -118,7 +64,7 @@ int symmetry_command(const Environment& env, int argc, char** argv) {
   FieldBatch fields("fields", images, N);
   BatchScalars log_q("log_q", images), S("S", 1);
   auto h_fields = Kokkos::create_mirror_view(fields);
-  SymmetryResult r;
+  io::SymmetryRecords r;
   std::printf("phi4flow symmetry: %s from %s on %d configurations of %s, %d lattice images each, with and without "
               "phi -> -phi\n",
               model->kind().c_str(), checkpoint_path.c_str(), configs, ensemble_path.c_str(), images);
@@ -169,7 +115,7 @@ int symmetry_command(const Environment& env, int argc, char** argv) {
     root.emplace_back("ensemble", ensemble_path);
     root.emplace_back("mean_spread", mean_spread);
     root.emplace_back("mean_sign_spread", mean_sign);
-    write_result(output, root, identity, group, r);
+    io::write_symmetry_file(output, root, identity, group, r);
     std::printf("log q of every image in %s\n", output.c_str());
   }
   return 0;

@@ -10,7 +10,7 @@
 
 #include "equivariant_flow_kernels.hpp"
 #include "phi4flow/error.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 
 namespace phi4flow::flow {
 

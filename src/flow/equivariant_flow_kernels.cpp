@@ -26,34 +26,6 @@ int count_differences(const ConstRealView& a, const ConstRealView& b) {
   return n;
 }
 
-void subtract(const BatchScalars& x, const BatchScalars& out) {
-  Kokkos::parallel_for(
-      "phi4flow::EquivariantFlow::subtract", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(out.extent(0))),
-      KOKKOS_LAMBDA(const int b) { out(b) -= x(b); });
-}
-
-double sum_of_sums(const BatchScalars& x, const BatchScalars& y) {
-  double total = 0.0;
-  Kokkos::parallel_reduce(
-      "phi4flow::EquivariantFlow::loss", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(x.extent(0))),
-      KOKKOS_LAMBDA(const int b, double& sum) { sum += x(b) + y(b); }, total);
-  return total;
-}
-
-void log_prior(const ConstFieldBatch& z, const BatchScalars& out) {
-  const int n = cols(z);
-  const double norm = 0.5 * n * 1.8378770664093454836;  // (N/2) log(2 pi)
-  Kokkos::parallel_for(
-      "phi4flow::EquivariantFlow::log_prior", Kokkos::TeamPolicy<ExecSpace>(rows(z), Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Team& team) {
-        const int b = team.league_rank();
-        double sum = 0.0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, n), [&](const int x, double& partial) { partial += z(b, x) * z(b, x); }, sum);
-        Kokkos::single(Kokkos::PerTeam(team), [&]() { out(b) = -0.5 * sum - norm; });
-      });
-}
-
 void scatter_theta(const ConstRealView& params, const IntView& row_of, int time_basis, int features,
                    const FieldBatch& kernel_fields) {
   const int A = time_basis, nf = features;

@@ -3,6 +3,7 @@
 // a * nf + j; theta[row][a][j] sits at (row * A + a) * nf + j, so row 0 (displacement r = 0) at a * nf + j.
 #pragma once
 
+#include "batch_kernels.hpp"
 #include "phi4flow/flow/equivariant_flow.hpp"
 
 namespace phi4flow::flow::detail {
@@ -35,14 +36,6 @@ using ReductionRows = Kokkos::View<real_t**, Kokkos::LayoutRight, MemSpace>;
 
 /// \brief Number of entries in which a and b differ.
 int count_differences(const ConstRealView& a, const ConstRealView& b);
-/// \brief out(b) -= x(b).
-void subtract(const BatchScalars& x, const BatchScalars& out);
-/// \brief sum_b [x(b) + y(b)].
-double sum_of_sums(const BatchScalars& x, const BatchScalars& y);
-
-/// \brief out(b) = log r(z_b) = -|z_b|^2 / 2 - (N/2) log(2 pi).
-void log_prior(const ConstFieldBatch& z, const BatchScalars& out);
-
 /// \brief kernel_fields(a * nf + j, r) = theta[row_of(r)][a][j].
 void scatter_theta(const ConstRealView& params, const IntView& row_of, int time_basis, int features,
                    const FieldBatch& kernel_fields);

@@ -6,9 +6,9 @@
 #include <string>
 #include <utility>
 
-#include "equivariant_flow_kernels.hpp"  // log_prior, subtract, sum_of_sums: shared by both models
+#include "batch_kernels.hpp"
 #include "phi4flow/error.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 #include "real_nvp_kernels.hpp"
 
 namespace phi4flow::flow {

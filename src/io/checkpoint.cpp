@@ -11,7 +11,7 @@
 #include <filesystem>
 
 #include "phi4flow/error.hpp"
-#include "phi4flow/io/hdf5.hpp"
+#include "hdf5.hpp"
 
 namespace phi4flow::io {
 

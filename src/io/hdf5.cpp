@@ -1,5 +1,5 @@
 // The checked HDF5 layer: handles, error messages, files, groups, datasets, attributes.
-#include "phi4flow/io/hdf5.hpp"
+#include "hdf5.hpp"
 
 #include <algorithm>
 #include <utility>

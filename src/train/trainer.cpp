@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "phi4flow/error.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 
 namespace phi4flow {
 

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 #include "phi4flow/physics/action.hpp"
 #include "phi4flow/types.hpp"
 

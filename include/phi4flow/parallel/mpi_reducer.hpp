@@ -4,7 +4,7 @@
 
 #include <mpi.h>
 
-#include "phi4flow/train/reducer.hpp"
+#include "phi4flow/parallel/reducer.hpp"
 
 namespace phi4flow {
 

@@ -9,7 +9,7 @@
 #include "phi4flow/flow/model.hpp"
 #include "phi4flow/physics/action.hpp"
 #include "phi4flow/train/adam.hpp"
-#include "phi4flow/train/reducer.hpp"
+#include "phi4flow/parallel/reducer.hpp"
 
 namespace phi4flow {
 

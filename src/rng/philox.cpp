@@ -1,5 +1,5 @@
 // Batched normal numbers from the counter-based generator.
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 
 #include "phi4flow/error.hpp"
 
