@@ -41,6 +41,10 @@ find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(FFTW3 REQUIRED IMPORTED_TARGET fftw3)
 
+# The results files of `analyze` (JSON) and the SHA-256 of checkpoints (libcrypto's EVP interface).
+find_package(nlohmann_json 3 REQUIRED)
+find_package(OpenSSL REQUIRED)
+
 find_path(RANDOM123_INCLUDE_DIR Random123/philox.h REQUIRED)
 add_library(phi4flow_random123 INTERFACE)
 target_include_directories(phi4flow_random123 SYSTEM INTERFACE ${RANDOM123_INCLUDE_DIR})

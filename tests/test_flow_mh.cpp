@@ -1,7 +1,6 @@
 // Independent Metropolis-Hastings (mcmc/flow_mh.hpp) against exact results: with Gaussian proposal q and target p,
 // the chain's acceptance rate equals the exact stationary rate int p(x) q(y) min(1, w(y)/w(x)) (numerical
-// quadrature) and its moments equal p's, within a few Gamma-method errors; the accept rule itself; and the
-// SHA-256 that identifies checkpoints, against the FIPS 180-4 test vectors.
+// quadrature) and its moments equal p's, within a few Gamma-method errors; and the accept rule itself.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,7 +10,6 @@
 #include <vector>
 
 #include "phi4flow/error.hpp"
-#include "phi4flow/io/sha256.hpp"
 #include "phi4flow/mcmc/flow_mh.hpp"
 #include "phi4flow/rng/philox.hpp"
 #include "phi4flow/stats/gamma.hpp"
@@ -110,17 +108,4 @@ TEST(FlowMh, GaussianTargetIsInvariant) {
 
 TEST(FlowMh, ExactAcceptanceOfIdenticalDistributionsIsOne) {
   EXPECT_NEAR(exact_acceptance(1.0, 1.0), 1.0, 1e-9);
-}
-
-TEST(Sha256, FipsTestVectors) {
-  EXPECT_EQ(io::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(io::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(io::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  EXPECT_EQ(io::sha256_hex(std::string(1000000, 'a')),
-            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-}
-
-TEST(Sha256, MissingFileIsAnInputError) {
-  EXPECT_THROW(io::sha256_file("/nonexistent/phi4flow/checkpoint.h5"), InputError);
 }

@@ -11,6 +11,8 @@ packages=(
   libgtest-dev
   libfftw3-dev
   librandom123-dev
+  nlohmann-json3-dev
+  libssl-dev
   python3 python3-h5py python3-numpy python3-matplotlib
 )
 

@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "phi4flow/analysis/ensemble_analysis.hpp"
+#include "phi4flow/analysis/report.hpp"
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/config.hpp"
 #include "phi4flow/parallel/collective.hpp"

@@ -1,14 +1,14 @@
-// Backends of the flow's FFT adapter: cuFFT when Kokkos runs on CUDA (device buffers), FFTW otherwise.
+// Backends of the FFT adapter: RealFft2d with cuFFT when Kokkos runs on CUDA (device buffers), FFTW otherwise;
+// HostRealFft2d with FFTW always.
 #include "phi4flow/flow/fft.hpp"
+
+#include <fftw3.h>
 
 #include <string>
 
 #include "phi4flow/error.hpp"
-
 #if defined(KOKKOS_ENABLE_CUDA)
 #include <cufft.h>
-#else
-#include <fftw3.h>
 #endif
 
 namespace phi4flow::flow {
@@ -110,6 +110,55 @@ void RealFft2d::inverse(const SpectrumBatch& spectrum, const FieldBatch& real) c
 }
 
 #endif
+
+namespace {
+int checked_batch(int L, int transforms) {
+  PHI4FLOW_CHECK(L > 0 && transforms > 0, "an FFT batch needs L > 0 and at least one transform");
+  return transforms;
+}
+}  // namespace
+
+struct HostRealFft2d::Plans {
+  fftw_plan forward = nullptr;
+  fftw_plan inverse = nullptr;
+  ~Plans() {
+    if (forward) fftw_destroy_plan(forward);
+    if (inverse) fftw_destroy_plan(inverse);
+  }
+};
+
+HostRealFft2d::HostRealFft2d(int L, int transforms)
+    : L_(L),
+      transforms_(checked_batch(L, transforms)),
+      real_("fft_real", transforms, L * L),
+      spectrum_("fft_spectrum", transforms, half_spectrum_size(L)),
+      plans_(std::make_unique<Plans>()) {
+  const int n[2] = {L, L};
+  const int n_sites = L * L, n_modes = half_spectrum_size(L);
+  auto* re = real_.data();
+  auto* co = reinterpret_cast<fftw_complex*>(spectrum_.data());
+  // FFTW_ESTIMATE leaves the buffers alone while planning (FFTW_MEASURE would overwrite them).
+  plans_->forward =
+      fftw_plan_many_dft_r2c(2, n, transforms, re, nullptr, 1, n_sites, co, nullptr, 1, n_modes, FFTW_ESTIMATE);
+  plans_->inverse =
+      fftw_plan_many_dft_c2r(2, n, transforms, co, nullptr, 1, n_modes, re, nullptr, 1, n_sites, FFTW_ESTIMATE);
+  if (!plans_->forward || !plans_->inverse) {
+    throw RuntimeError("FFTW could not plan " + std::to_string(transforms) + " host transforms of " +
+                       std::to_string(L) + " x " + std::to_string(L));
+  }
+}
+
+void HostRealFft2d::forward() const {
+  fftw_execute(plans_->forward);
+}
+
+void HostRealFft2d::inverse() const {
+  fftw_execute(plans_->inverse);
+}
+
+HostRealFft2d::~HostRealFft2d() = default;
+HostRealFft2d::HostRealFft2d(HostRealFft2d&&) noexcept = default;
+HostRealFft2d& HostRealFft2d::operator=(HostRealFft2d&&) noexcept = default;
 
 RealFft2d::~RealFft2d() = default;
 RealFft2d::RealFft2d(RealFft2d&&) noexcept = default;

@@ -1,11 +1,13 @@
-// SHA-256 after FIPS 180-4: 512-bit blocks, 64 rounds, big-endian words.
+// SHA-256 through OpenSSL's libcrypto (the EVP digest interface); files are hashed in blocks, not read whole.
 #include "phi4flow/io/sha256.hpp"
 
+#include <openssl/evp.h>
+
 #include <array>
-#include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <memory>
 
 #include "phi4flow/error.hpp"
 
@@ -13,71 +15,58 @@ namespace phi4flow::io {
 
 namespace {
 
-constexpr std::array<std::uint32_t, 64> kRound = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-
-std::uint32_t rotr(std::uint32_t x, int n) {
-  return (x >> n) | (x << (32 - n));
-}
-
-void compress(std::array<std::uint32_t, 8>& h, const unsigned char* block) {
-  std::array<std::uint32_t, 64> w;
-  for (int i = 0; i < 16; ++i)
-    w[i] = (std::uint32_t{block[4 * i]} << 24) | (std::uint32_t{block[4 * i + 1]} << 16) |
-           (std::uint32_t{block[4 * i + 2]} << 8) | std::uint32_t{block[4 * i + 3]};
-  for (int i = 16; i < 64; ++i) {
-    const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+/// A SHA-256 computation in progress: update() with the bytes in order, then hex() once.
+class Sha256 {
+ public:
+  Sha256() : context_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
+    if (!context_ || EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr) != 1)
+      throw RuntimeError("OpenSSL: cannot start a SHA-256 digest");
   }
-  std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-  for (int i = 0; i < 64; ++i) {
-    const std::uint32_t t1 = k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kRound[i] + w[i];
-    const std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-    k = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
+
+  void update(const char* bytes, std::size_t n) {
+    if (n > 0 && EVP_DigestUpdate(context_.get(), bytes, n) != 1)
+      throw RuntimeError("OpenSSL: SHA-256 digest update failed");
   }
-  const std::uint32_t out[8] = {a, b, c, d, e, f, g, k};
-  for (int i = 0; i < 8; ++i) h[i] += out[i];
-}
+
+  /// The digest as 64 lowercase hexadecimal digits.
+  std::string hex() {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int size = 0;
+    if (EVP_DigestFinal_ex(context_.get(), digest.data(), &size) != 1 || size != 32)
+      throw RuntimeError("OpenSSL: SHA-256 digest finalisation failed");
+    char text[65];
+    for (unsigned int i = 0; i < size; ++i) std::snprintf(text + 2 * i, 3, "%02x", digest[i]);
+    return std::string(text, 64);
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context_;
+};
 
 }  // namespace
 
 std::string sha256_hex(const std::string& bytes) {
-  std::array<std::uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  // Padding: a 1 bit, zeros up to 56 mod 64 bytes, then the message length in bits as a big-endian 64-bit word.
-  std::string message = bytes;
-  const std::uint64_t bits = static_cast<std::uint64_t>(bytes.size()) * 8;
-  message += static_cast<char>(0x80);
-  while (message.size() % 64 != 56) message += '\0';
-  for (int i = 7; i >= 0; --i) message += static_cast<char>((bits >> (8 * i)) & 0xff);
-  for (std::size_t offset = 0; offset < message.size(); offset += 64)
-    compress(h, reinterpret_cast<const unsigned char*>(message.data() + offset));
-  char hex[65];
-  for (int i = 0; i < 8; ++i) std::snprintf(hex + 8 * i, 9, "%08x", h[i]);
-  return std::string(hex, 64);
+  Sha256 digest;
+  digest.update(bytes.data(), bytes.size());
+  return digest.hex();
 }
 
 std::string sha256_file(const std::string& path) {
+  const auto unreadable = [&] {
+    return InputError("cannot read '" + path + "' to compute its SHA-256: check the path");
+  };
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored)) throw unreadable();
   std::ifstream file(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << file.rdbuf();
-  if (!file) throw InputError("cannot read '" + path + "' to compute its SHA-256: check the path");
-  return sha256_hex(bytes.str());
+  if (!file) throw unreadable();
+  Sha256 digest;
+  std::array<char, 1 << 16> block;
+  do {
+    file.read(block.data(), block.size());
+    digest.update(block.data(), static_cast<std::size_t>(file.gcount()));
+  } while (file);
+  if (!file.eof()) throw unreadable();  // stopped by a read error, not by the end of the file
+  return digest.hex();
 }
 
 }  // namespace phi4flow::io

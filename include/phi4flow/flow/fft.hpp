@@ -1,6 +1,7 @@
-// The flow's FFT adapter: batched real 2D transforms of L x L fields (r2c forward, c2r inverse), so that the
-// model can do periodic convolutions in Fourier space. FFTW on the host; cuFFT when Kokkos runs on CUDA.
-// The backend headers stay in src/flow/fft.cpp, so nothing else sees fftw3.h or cufft.h.
+// The project's FFT adapter: batched real 2D transforms of L x L fields (r2c forward, c2r inverse), so that the
+// model can do periodic convolutions in Fourier space (RealFft2d: FFTW on the host, cuFFT when Kokkos runs on
+// CUDA) and host code such as the ensemble analysis can compute correlators (HostRealFft2d: FFTW in every build).
+// The backend headers (FFTW's, cuFFT's) stay in src/flow/fft.cpp: nothing else includes them.
 #pragma once
 
 #include <Kokkos_Complex.hpp>
@@ -16,6 +17,7 @@ using Complex = Kokkos::complex<real_t>;
 /// A batch of half spectra of real L x L fields: transform i, mode k = k1 * (L/2 + 1) + k2 with
 /// 0 <= k1 < L, 0 <= k2 <= L/2 (the other half follows from Hermitian symmetry).
 using SpectrumBatch = Kokkos::View<Complex**, Kokkos::LayoutRight, MemSpace>;
+using HostSpectrumBatch = SpectrumBatch::HostMirror;
 
 /// How hard FFTW searches for a fast plan (cuFFT ignores it). measure takes seconds per new size but may
 /// run faster; estimate plans instantly (tests).
@@ -55,6 +57,41 @@ class RealFft2d {
   struct Plans;
   int L_ = 0;
   int transforms_ = 0;
+  std::unique_ptr<Plans> plans_;
+};
+
+/// The same transforms as RealFft2d on host memory, for host code (the analysis of ensembles read from files),
+/// with FFTW in every build. It owns its buffers: fill real(), call forward(), read or change spectrum(), call
+/// inverse(). Planned with FFTW's estimate, so construction is instant; executing allocates nothing.
+class HostRealFft2d {
+ public:
+  /// \brief Buffers and plans for `transforms` (>= 1) transforms of L x L fields.
+  HostRealFft2d(int L, int transforms);
+  ~HostRealFft2d();
+  HostRealFft2d(HostRealFft2d&&) noexcept;
+  HostRealFft2d& operator=(HostRealFft2d&&) noexcept;
+  HostRealFft2d(const HostRealFft2d&) = delete;
+  HostRealFft2d& operator=(const HostRealFft2d&) = delete;
+
+  int extent() const { return L_; }
+  int transforms() const { return transforms_; }
+  /// Fields: real()(i, s) is site s = x1 * L + x2 of transform i; the input of forward(), the output of inverse().
+  const HostFieldBatch& real() const { return real_; }
+  /// Half spectra, laid out as SpectrumBatch: the output of forward(), the input of inverse().
+  const HostSpectrumBatch& spectrum() const { return spectrum_; }
+
+  /// \brief spectrum()(i, k) = sum_x real()(i, x) exp(-i k.x) for every transform i; real() is left unchanged.
+  void forward() const;
+  /// \brief real()(i, x) = sum_k spectrum()(i, k) exp(+i k.x) over the full spectrum, unnormalised (L^2 times
+  /// the inverse transform). Overwrites spectrum().
+  void inverse() const;
+
+ private:
+  struct Plans;
+  int L_ = 0;
+  int transforms_ = 0;
+  HostFieldBatch real_;
+  HostSpectrumBatch spectrum_;
   std::unique_ptr<Plans> plans_;
 };
 

@@ -1,5 +1,5 @@
 // SHA-256 (FIPS 180-4) of a file or a byte string, so that an ensemble records exactly which checkpoint drew its
-// proposals. Self-contained: no crypto library is a dependency of phi4flow.
+// proposals. Computed by OpenSSL's libcrypto (src/io/sha256.cpp); this header does not expose it.
 #pragma once
 
 #include <string>
