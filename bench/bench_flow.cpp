@@ -13,7 +13,7 @@
 
 #include "phi4flow/flow/equivariant_flow.hpp"
 #include "phi4flow/parallel/environment.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 #include "timing.hpp"
 
 using namespace phi4flow;

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "phi4flow/flow/model.hpp"
-#include "phi4flow/parallel/random.hpp"
+#include "phi4flow/rng/philox.hpp"
 #include "phi4flow/physics/action.hpp"
 #include "phi4flow/types.hpp"
 

@@ -3,57 +3,47 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "phi4flow/analysis/ensemble_analysis.hpp"
 #include "phi4flow/error.hpp"
 #include "phi4flow/mcmc/hmc.hpp"
 #include "phi4flow/physics/free_field.hpp"
-#include "phi4flow/physics/observables.hpp"
+#include "phi4flow/run/ensemble_run.hpp"
 
 using namespace phi4flow;
 
 namespace {
 
-/// An in-memory ensemble of free-field HMC chains, in the layout read_ensemble returns.
+/// A free-field HMC ensemble made the way phi4flow hmc makes one (the HMC sampler, the ensemble run's device
+/// records, the file) and read back the way phi4flow analyze reads it.
 io::Ensemble free_field_ensemble(int L, double m2, int chains, int records) {
   const Lattice lattice(L);
   const Phi4Action action(lattice, Couplings{m2, 0.0});
-  Hmc hmc(action, HmcParams{1.0, 8}, 77, 0, chains);
-  FieldBatch phi("phi", chains, lattice.volume());
-  hmc.initial_fields(phi);
-  for (int t = 0; t < 50; ++t) hmc.trajectory(phi, t);
-
-  io::Ensemble ens;
-  ens.L = L;
-  ens.n_chains = chains;
-  ens.n_records = records;
-  ens.has_fields = true;
-  ens.action = {{"m2", m2}, {"lam", 0.0}};
-  ens.algorithm = {{"name", std::string("hmc")}};
-  ens.step = io::HostSteps("step", chains, records);
-  ens.phi = io::HostReals3("phi", chains, records, lattice.volume());
-  ens.gc = io::HostReals3("gc", chains, records, L);
-  for (const auto& name : field_observable_names()) ens.scalars[name] = io::HostReals2(name, chains, records);
-  BatchScalars S("S", chains);
-  Kokkos::View<double*, HostSpace> gc("gc", L);
-  for (int r = 0; r < records; ++r) {
-    hmc.trajectory(phi, 50 + r);
-    action.action(phi, S);
-    const auto host = Kokkos::create_mirror_view_and_copy(HostSpace(), phi);
-    const auto host_S = Kokkos::create_mirror_view_and_copy(HostSpace(), S);
-    for (int c = 0; c < chains; ++c) {
-      ens.step(c, r) = 50 + r;
-      const FieldObservables obs = measure_field(lattice, host, c, host_S(c));
-      ens.scalars["M"](c, r) = obs.M;
-      ens.scalars["abs_M"](c, r) = obs.abs_M;
-      ens.scalars["M2"](c, r) = obs.M2;
-      ens.scalars["S_per_site"](c, r) = obs.S_per_site;
-      slice_correlator(lattice, host, c, gc);
-      for (int t = 0; t < L; ++t) ens.gc(c, r, t) = gc(t);
-      for (int s = 0; s < lattice.volume(); ++s) ens.phi(c, r, s) = host(c, s);
-    }
-  }
-  return ens;
+  HmcSampler hmc(action, HmcParams{1.0, 8}, 77, 0, chains);
+  io::Settings settings;
+  settings.lattice.L = L;
+  settings.action.m2 = m2;
+  settings.action.lam = 0.0;
+  settings.run.seed = 77;
+  const Communicator self(MPI_COMM_SELF);
+  io::EnsembleLayout layout = run::ensemble_layout(self, io::Input{}, settings, chains, "global chain, trajectory");
+  layout.algorithm = {{"name", std::string("hmc")}};
+  run::EnsembleRunSettings run;
+  run.command = "hmc";
+  run.step_name = "trajectory";
+  run.updates_name = "trajectories";
+  run.output = testing::TempDir() + "phi4flow_test_analysis_" + std::to_string(L) + ".h5";
+  run.overwrite = true;
+  run.thermalisation = 50;
+  run.steps = records;
+  run.flush_every = 500;
+  run.progress_interval = 1e9;
+  EXPECT_EQ(run::run_ensemble(self, hmc, lattice, layout, run), 0);
+  io::Ensemble ensemble = io::read_ensemble(run.output);
+  std::remove(run.output.c_str());
+  EXPECT_EQ(ensemble.n_records, records);
+  return ensemble;
 }
 
 }  // namespace

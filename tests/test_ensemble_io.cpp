@@ -1,14 +1,19 @@
 // The ensemble file: round trips on 1 and 2 ranks, resuming after a kill inside a block, layout checks,
-// and the reader's errors for files that are not ensembles. Run at 1 and 2 ranks.
+// and the reader's errors for files that are not ensembles. Run at 1, 2 and 3 ranks; a writer on n ranks with
+// an uneven split of the chains (4 over 3: 2, 1, 1) writes the file a writer on one rank writes.
 #include <gtest/gtest.h>
 #include <mpi.h>
 #include <stdlib.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/ensemble.hpp"
@@ -180,7 +185,88 @@ void write_ensemble(const std::string& path, const io::EnsembleLayout& layout, c
   writer.close();
 }
 
+// Everything an ensemble file holds: every dataset of /configs, /records and /state read whole (as doubles,
+// which the step numbers are exactly), and the attributes of the root and of every group.
+struct FileContents {
+  std::map<std::string, std::vector<double>> data;
+  std::map<std::string, std::vector<hsize_t>> dims;
+  std::map<std::string, io::AttrList> attrs;
+};
+
+FileContents file_contents(const std::string& path) {
+  FileContents contents;
+  const io::Handle file = io::open_file(path, false);
+  contents.attrs["/"] = io::read_attrs(file.get());
+  for (const std::string group_name : {"lattice", "action", "algorithm", "rng", "configs", "records", "state"}) {
+    if (!io::link_exists(file.get(), group_name)) continue;
+    const io::Handle group = io::open_group(file.get(), group_name);
+    contents.attrs[group_name] = io::read_attrs(group.get());
+    if (group_name != "configs" && group_name != "records" && group_name != "state") continue;
+    for (const std::string& name : io::link_names(group.get())) {
+      const std::string key = group_name + "/" + name;
+      const io::Handle dataset = io::open_dataset(file.get(), key);
+      const auto dims = io::extent(dataset.get());
+      std::size_t n = 1;
+      for (const auto d : dims) n *= d;
+      std::vector<double> values(n);
+      if (n > 0) io::read_slab(dataset.get(), std::vector<hsize_t>(dims.size(), 0), dims, values.data());
+      contents.data[key] = values;
+      contents.dims[key] = dims;
+    }
+  }
+  return contents;
+}
+
+// The layout of make_layout on one process: all chains on it.
+io::EnsembleLayout whole_layout(io::EnsembleLayout layout) {
+  layout.first_chain = 0;
+  layout.local_chains = layout.n_chains;
+  return layout;
+}
+
 }  // namespace
+
+TEST(EnsembleIO, UnevenSplitWritesWhatOneRankWrites) {
+  const TempDir dir;
+  const std::string distributed = dir.file("distributed.h5"), single = dir.file("single.h5");
+  const auto layout = make_layout(4, 4);  // 3 ranks: chains [0, 2), [2, 3), [3, 4)
+  if (world_size() == 3) {
+    const int first[] = {0, 2, 3}, local[] = {2, 1, 1};
+    ASSERT_EQ(layout.first_chain, first[world_rank()]);
+    ASSERT_EQ(layout.local_chains, local[world_rank()]);
+  }
+  const std::vector<int> blocks = {2, 3, 1};
+  if (world_rank() == 0) {  // the reference: one process writes every chain
+    const auto whole = whole_layout(layout);
+    auto writer = io::EnsembleWriter::create(MPI_COMM_SELF, single, whole, false);
+    std::int64_t step = 0;
+    for (const int n : blocks) {
+      writer.append(make_block(whole, n, step));
+      step += n;
+    }
+    writer.close();
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  write_ensemble(distributed, layout, blocks);
+  expect_records(io::read_ensemble(distributed), layout, 6);
+
+  const FileContents a = file_contents(distributed), b = file_contents(single);
+  ASSERT_EQ(a.data.size(), b.data.size());
+  for (const auto& [name, values] : b.data) {
+    ASSERT_EQ(a.data.count(name), 1u) << name << " is missing from the file of " << world_size() << " ranks";
+    EXPECT_EQ(a.dims.at(name), b.dims.at(name)) << name;
+    long differ = 0;
+    const auto& got = a.data.at(name);
+    for (std::size_t i = 0; i < std::min(got.size(), values.size()); ++i)
+      differ += std::memcmp(&got[i], &values[i], sizeof(double)) != 0;
+    EXPECT_EQ(differ, 0) << name << ": values that differ from the one-rank writer's";
+  }
+  ASSERT_EQ(a.attrs.size(), b.attrs.size());
+  for (const auto& [group, attrs] : b.attrs) {
+    SCOPED_TRACE("attributes of " + group);
+    expect_same_attrs(a.attrs.at(group), attrs);
+  }
+}
 
 TEST(EnsembleIO, RoundTripBitExact) {
   const TempDir dir;

@@ -67,6 +67,23 @@ TEST(Hmc, EnergyViolationScalesAsStepSquared) {
   EXPECT_NEAR(dH[1] / dH[2], 4.0, 0.4);
 }
 
+// A step size far too large makes the energy violation overflow: the sampler must say so and name the fix.
+TEST(Hmc, ReportsANonFiniteEnergyViolation) {
+  const Lattice lat(4);
+  const Phi4Action action(lat, Couplings{-4.0, 6.975});
+  HmcSampler hmc(action, HmcParams{200.0, 20}, 3, 0, 2);  // step size 10
+  hmc.start();
+  for (int step = 0; step < 20 && hmc.failure().empty(); ++step) hmc.advance(step, 20 - step);
+  const std::string failure = hmc.failure();
+  EXPECT_NE(failure.find("non-finite"), std::string::npos) << failure;
+  EXPECT_NE(failure.find("hmc.leapfrog_steps"), std::string::npos) << failure;
+
+  HmcSampler fine(action, HmcParams{1.0, 10}, 3, 0, 2);
+  fine.start();
+  for (int step = 0; step < 20; ++step) fine.advance(step, 20 - step);
+  EXPECT_TRUE(fine.failure().empty()) << fine.failure();
+}
+
 TEST(Hmc, SameStreamsGiveSameChainsWhateverTheBatchSplit) {
   const Lattice lat(4);
   const Phi4Action action(lat, Couplings{-4.0, 6.0});
@@ -93,30 +110,27 @@ TEST(Hmc, FreeFieldReproducesExactPropagator) {
   const Lattice lat(L);
   const int n = lat.volume();
   const Phi4Action action(lat, Couplings{m2, 0.0});
-  Hmc hmc(action, HmcParams{1.0, 8}, 2024, 0, n_chains);
-  FieldBatch phi("phi", n_chains, n);
-  hmc.initial_fields(phi);
-  BatchScalars S("S", n_chains);
+  // The production path: the sampler the hmc command runs and the meter its records come from.
+  HmcSampler hmc(action, HmcParams{1.0, 8}, 2024, 0, n_chains);
+  const ObservableMeter meter(lat, n_chains);
+  hmc.start();
 
   // Primaries per chain: M, M^2, gc(t) for t <= L/2, and C(x) = (1/N) sum_y phi(y) phi(y + x) at x = (1,0), (1,1),
   // (2,1).
   const std::vector<Site> displacements = {{1, 0}, {1, 1}, {2, 1}};
   const int n_gc = L / 2 + 1;
   std::vector<stats::Replicas> primaries(2 + n_gc + displacements.size(), stats::Replicas(n_chains));
-  Kokkos::View<double*, HostSpace> gc("gc", L);
-  long accepted = 0;
+  long long accepted_in_thermalisation = 0;
   for (int step = 0; step < n_therm + n_traj; ++step) {
-    const auto result = hmc.trajectory(phi, step);
+    hmc.advance(step, n_therm + n_traj - step);
+    if (step + 1 == n_therm) accepted_in_thermalisation = hmc.acceptance().accepted;
     if (step < n_therm) continue;
-    for (int b = 0; b < n_chains; ++b) accepted += result.accepted(b);
-    action.action(phi, S);
-    const auto host = Kokkos::create_mirror_view_and_copy(HostSpace(), phi);
+    const auto obs = meter.measure(hmc.fields(), hmc.actions());
+    const auto host = Kokkos::create_mirror_view_and_copy(HostSpace(), hmc.fields());
     for (int b = 0; b < n_chains; ++b) {
-      const FieldObservables obs = measure_field(lat, host, b, 0.0);
-      primaries[0][b].push_back(obs.M);
-      primaries[1][b].push_back(obs.M2);
-      slice_correlator(lat, host, b, gc);
-      for (int t = 0; t < n_gc; ++t) primaries[2 + t][b].push_back(gc(t));
+      primaries[0][b].push_back(obs.scalars(0, b));  // M
+      primaries[1][b].push_back(obs.scalars(2, b));  // M2
+      for (int t = 0; t < n_gc; ++t) primaries[2 + t][b].push_back(obs.gc(b, t));
       for (std::size_t d = 0; d < displacements.size(); ++d) {
         double sum = 0.0;
         for (int y = 0; y < n; ++y) {
@@ -127,6 +141,10 @@ TEST(Hmc, FreeFieldReproducesExactPropagator) {
       }
     }
   }
+  const AcceptanceCounts counts = hmc.acceptance();
+  EXPECT_EQ(counts.proposed, static_cast<long long>(n_chains) * (n_therm + n_traj));
+  const long long accepted = counts.accepted - accepted_in_thermalisation;
+  EXPECT_TRUE(hmc.failure().empty()) << hmc.failure();
   EXPECT_GT(static_cast<double>(accepted) / (n_chains * n_traj), 0.7);
 
   const auto connected = [&](int alpha) {

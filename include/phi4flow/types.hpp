@@ -19,6 +19,7 @@ using FieldBatch = Kokkos::View<real_t**, Kokkos::LayoutRight, MemSpace>;
 using ConstFieldBatch = Kokkos::View<const real_t**, Kokkos::LayoutRight, MemSpace>;
 /// One number per field of a batch (action, log density, ...).
 using BatchScalars = Kokkos::View<real_t*, MemSpace>;
+using ConstBatchScalars = Kokkos::View<const real_t*, MemSpace>;
 using HostFieldBatch = FieldBatch::HostMirror;
 using HostBatchScalars = BatchScalars::HostMirror;
 
@@ -27,6 +28,7 @@ namespace kmath {
 #if KOKKOS_VERSION >= 30700
 using Kokkos::cos;
 using Kokkos::exp;
+using Kokkos::fabs;
 using Kokkos::log;
 using Kokkos::sin;
 using Kokkos::sqrt;
@@ -34,6 +36,7 @@ using Kokkos::tanh;
 #else
 using Kokkos::Experimental::cos;
 using Kokkos::Experimental::exp;
+using Kokkos::Experimental::fabs;
 using Kokkos::Experimental::log;
 using Kokkos::Experimental::sin;
 using Kokkos::Experimental::sqrt;

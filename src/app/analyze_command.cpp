@@ -9,7 +9,6 @@
 #include "phi4flow/analysis/report.hpp"
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/config.hpp"
-#include "phi4flow/parallel/collective.hpp"
 
 namespace phi4flow::app {
 
@@ -59,7 +58,7 @@ int analyze_command(const Environment& env, int argc, char** argv) {
     std::printf("results written to %s\n", results.c_str());
     return result;
   };
-  check_on_root(env.comm(), [&] {
+  env.comm().check_on_root([&] {
     if (env.rank() != 0) return;
     const analysis::EnsembleAnalysis result = analyse(ensemble_path, output, "--output");
     if (compare_path.empty()) return;

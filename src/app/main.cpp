@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "phi4flow %s: rank %d: fatal: %s\n", name.c_str(), env.rank(), e.what());
-    MPI_Abort(env.comm(), 1);
+    env.comm().abort(1);
   }
   return 1;
 }

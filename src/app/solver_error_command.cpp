@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "flow_setup.hpp"
+#include "memory_check.hpp"
 #include "phi4flow/error.hpp"
 #include "phi4flow/rng/philox.hpp"
 #include "phi4flow/physics/action.hpp"
@@ -32,6 +33,7 @@ int solver_error_command(const Environment& env, int argc, char** argv) {
                      ": solver-error measures the ODE solver's error, and only equivariant_cnf has one (the log q of " +
                      "a coupling flow is exact)");
   }
+  check_memory(settings, "solver-error", 1, samples);
   if (env.rank() != 0) return 0;  // a quick serial check
 
   const Lattice lattice(settings.lattice.L);

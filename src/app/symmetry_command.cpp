@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "flow_setup.hpp"
+#include "memory_check.hpp"
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/ensemble.hpp"
 #include "phi4flow/io/provenance.hpp"
@@ -37,6 +38,7 @@ int symmetry_command(const Environment& env, int argc, char** argv) {
     throw InputError("no trained model: set train.checkpoint in the input file or pass --checkpoint FILE");
   if (ensemble_path.empty()) throw InputError("--ensemble is required: an hmc or sample output with stored fields");
   if (configs < 1) throw InputError("--configs must be at least 1, got " + std::to_string(configs));
+  check_memory(settings, "symmetry", 1);  // before the lattice images are allocated
   if (!output.empty()) io::check_output_path("--output", output, input.force, false);
   if (env.rank() != 0) return 0;  // a serial measurement
 

@@ -1,6 +1,7 @@
 // Look-ups in attribute lists.
 #include "phi4flow/io/attributes.hpp"
 
+#include <cstring>
 #include <iomanip>
 #include <sstream>
 
@@ -81,6 +82,62 @@ void require_match(const AttrList& expected, const AttrList& found, const std::s
                        to_string(value) + ": use the input it was made with, or start a new run");
     }
   }
+}
+
+namespace {
+// Each attribute: name length, name, kind (the variant index), then 8 bytes, or a length and the text.
+template <class T>
+void put(std::string& out, const T& value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+template <class T>
+T take(const std::string& in, std::size_t& pos) {
+  PHI4FLOW_CHECK(pos + sizeof(T) <= in.size(), "deserialize: truncated attribute list");
+  T value;
+  std::memcpy(&value, in.data() + pos, sizeof value);
+  pos += sizeof value;
+  return value;
+}
+
+std::string take_text(const std::string& in, std::size_t& pos) {
+  const auto size = take<std::uint64_t>(in, pos);
+  PHI4FLOW_CHECK(pos + size <= in.size(), "deserialize: truncated attribute list");
+  std::string text = in.substr(pos, size);
+  pos += size;
+  return text;
+}
+}  // namespace
+
+std::string serialize(const AttrList& attrs) {
+  std::string bytes;
+  for (const auto& [name, value] : attrs) {
+    put(bytes, std::uint64_t{name.size()});
+    bytes += name;
+    put(bytes, static_cast<std::uint8_t>(value.index()));
+    if (const auto* i = std::get_if<std::int64_t>(&value)) put(bytes, *i);
+    if (const auto* x = std::get_if<double>(&value)) put(bytes, *x);
+    if (const auto* text = std::get_if<std::string>(&value)) {
+      put(bytes, std::uint64_t{text->size()});
+      bytes += *text;
+    }
+  }
+  return bytes;
+}
+
+AttrList deserialize(const std::string& bytes) {
+  AttrList attrs;
+  for (std::size_t pos = 0; pos < bytes.size();) {
+    std::string name = take_text(bytes, pos);
+    const auto kind = take<std::uint8_t>(bytes, pos);
+    if (kind == 0)
+      attrs.emplace_back(std::move(name), take<std::int64_t>(bytes, pos));
+    else if (kind == 1)
+      attrs.emplace_back(std::move(name), take<double>(bytes, pos));
+    else
+      attrs.emplace_back(std::move(name), take_text(bytes, pos));
+  }
+  return attrs;
 }
 
 }  // namespace phi4flow::io

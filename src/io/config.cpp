@@ -1,12 +1,17 @@
 // INI + command-line parsing and validation of user input.
 #include "phi4flow/io/config.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <typeinfo>
 
 #include "phi4flow/error.hpp"
 
@@ -144,6 +149,51 @@ std::string join_arguments(int argc, char** argv) {
   return line;
 }
 
+/// A value as the user would write it: integers as integers, reals in the shortest form that keeps 10 digits.
+template <class T>
+std::string show(T value) {
+  std::ostringstream out;
+  out.precision(10);
+  out << value;
+  return out.str();
+}
+
+/// Every real-valued key, of the file, of the command line and of a command's own flags, must be finite: an
+/// inf or nan parses as a double, and a chain or a training run built on it never does anything useful. Walks
+/// the parsed values, so that a key added later is checked without being listed here.
+void require_finite_reals(const po::variables_map& values) {
+  for (const auto& [name, variable] : values) {
+    const auto& value = variable.value();
+    double x = 0.0;
+    if (value.type() == typeid(double)) {
+      x = boost::any_cast<double>(value);
+    } else if (value.type() == typeid(float)) {
+      x = boost::any_cast<float>(value);
+    } else {
+      continue;
+    }
+    if (!std::isfinite(x)) throw InputError(name + " = " + show(x) + ": must be a finite number");
+  }
+}
+
+/// "key = value: must be > 0", the value printed as the type it has.
+template <class T>
+void require_positive(const std::string& key, T value) {
+  if (!(value > 0)) throw InputError(key + " = " + show(value) + ": must be > 0");
+}
+
+template <class T>
+void require_non_negative(const std::string& key, T value, const std::string& meaning = "") {
+  if (!(value >= 0)) throw InputError(key + " = " + show(value) + ": must be >= 0" + meaning);
+}
+
+/// Name of this process, unique across the hosts of a job: the probe file of check_output_path.
+std::string process_tag() {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "host");
+  return std::string(host) + "." + std::to_string(::getpid());
+}
+
 }  // namespace
 
 bool parse_input(const std::string& command, int argc, char** argv, Settings& settings, Input& input, bool print_help,
@@ -185,75 +235,104 @@ bool parse_input(const std::string& command, int argc, char** argv, Settings& se
   } catch (const po::error& e) {
     throw InputError(input.config_path + ": " + e.what() + help_hint);
   }
+  require_finite_reals(input.values);
   if (input.force && input.resume) throw InputError("--force and --resume exclude each other: choose one");
   return true;
 }
 
 void check_output_path(const std::string& key, const std::string& path, bool force, bool resume) {
+  const auto refuse = [&](const std::string& why) { throw InputError(key + " = " + path + ": " + why); };
+  if (path.empty()) throw InputError(key + " is empty: name the file to write");
   const fs::path file(path);
   fs::path dir = file.parent_path();
   if (dir.empty()) dir = ".";
+  // The run writes into this directory but creates no directory itself: it is made here, as the run needs it.
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (!fs::is_directory(dir) || ::access(dir.c_str(), W_OK) != 0) {
-    throw InputError(key + " = " + path + ": directory '" + dir.string() +
-                     "' cannot be created or is not writable: choose another path");
+  if (!fs::is_directory(dir)) {
+    refuse("directory '" + dir.string() + "' does not exist and cannot be created" +
+           (ec ? " (" + ec.message() + ")" : std::string()) + ": choose another path");
   }
+  if (fs::is_directory(file)) refuse("is a directory: name a file in it");
   const bool exists = fs::exists(file);
-  if (resume && !exists) throw InputError(key + " = " + path + " does not exist, so --resume has nothing to continue");
+  if (resume && !exists) refuse("does not exist, so --resume has nothing to continue");
   if (exists && !force && !resume) {
-    throw InputError(key + " = " + path +
-                     " exists: pass --resume to continue it, --force to overwrite it, or choose another path");
+    refuse("exists: pass --resume to continue it, --force to overwrite it, or choose another path");
+  }
+  // Try what the run will do: every writer builds its file under a temporary name beside it and renames it into
+  // place, so a file must be creatable, writable and removable in the directory. Access bits are not enough
+  // (root passes them on /proc, a read-only mount or a full quota fails only when written).
+  const std::string probe = (dir / ("." + file.filename().string() + ".probe." + process_tag())).string();
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    refuse("cannot create a file in directory '" + dir.string() + "' (" + std::strerror(errno) +
+           "): choose a writable directory");
+  }
+  const char byte = 0;
+  const bool written = ::write(fd, &byte, 1) == 1;
+  const int write_errno = errno;
+  const bool closed = ::close(fd) == 0;
+  const int close_errno = errno;
+  const bool removed = ::unlink(probe.c_str()) == 0;
+  if (!written || !closed) {
+    refuse("cannot write a file in directory '" + dir.string() + "' (" +
+           std::strerror(written ? close_errno : write_errno) + "): choose a writable directory");
+  }
+  if (!removed) {
+    refuse("cannot remove the probe file '" + probe + "' (" + std::strerror(errno) +
+           "): choose a directory where files can be replaced");
+  }
+  // --resume opens the existing file for writing (an ensemble is appended to in place).
+  if (resume) {
+    const int existing = ::open(path.c_str(), O_RDWR);
+    if (existing < 0) refuse(std::string("cannot be opened for writing (") + std::strerror(errno) + "): check its permissions");
+    ::close(existing);
   }
 }
 
 void validate(const RunConfig& run) {
   if (run.seed < 0 || run.seed > 4294967295LL) {
-    throw InputError("run.seed = " + std::to_string(run.seed) + ": use an integer in 0 .. 4294967295");
+    throw InputError("run.seed = " + show(run.seed) + ": use an integer in 0 .. 4294967295");
   }
-  if (!(run.progress_interval > 0.0)) throw InputError("run.progress_interval must be > 0 seconds");
+  require_positive("run.progress_interval", run.progress_interval);
 }
 
 void validate(const HmcConfig& hmc) {
   if (hmc.output.empty()) throw InputError("hmc.output is not set: name the ensemble file to write");
-  const auto positive = [](const std::string& key, double value) {
-    if (!(value > 0)) throw InputError("hmc." + key + " = " + std::to_string(value) + ": must be > 0");
-  };
-  positive("trajectory_length", hmc.trajectory_length);
-  positive("leapfrog_steps", hmc.leapfrog_steps);
-  positive("trajectories", hmc.trajectories);
-  positive("chains_per_rank", hmc.chains_per_rank);
-  positive("measure_every", hmc.measure_every);
-  positive("flush_every", hmc.flush_every);
-  if (hmc.thermalisation < 0) throw InputError("hmc.thermalisation must be >= 0");
+  require_positive("hmc.trajectory_length", hmc.trajectory_length);
+  require_positive("hmc.leapfrog_steps", hmc.leapfrog_steps);
+  require_positive("hmc.trajectories", hmc.trajectories);
+  require_positive("hmc.chains_per_rank", hmc.chains_per_rank);
+  require_positive("hmc.measure_every", hmc.measure_every);
+  require_positive("hmc.flush_every", hmc.flush_every);
+  require_non_negative("hmc.thermalisation", hmc.thermalisation);
 }
 
 void validate(const TrainConfig& train, int n_ranks) {
   if (train.checkpoint.empty()) throw InputError("train.checkpoint is not set: name the checkpoint file to write");
-  const auto positive = [](const std::string& key, double value) {
-    if (!(value > 0)) throw InputError("train." + key + " = " + std::to_string(value) + ": must be > 0");
-  };
-  positive("steps", train.steps);
-  positive("lr", train.lr);
-  positive("lr_step_at", train.lr_step_at);
-  positive("lr_step_factor", train.lr_step_factor);
-  positive("lr_decade_steps", train.lr_decade_steps);
-  if (train.lr_warmup_steps < 0) throw InputError("train.lr_warmup_steps must be >= 0 (0: no warm-up)");
-  if (train.ode_steps < 0) throw InputError("train.ode_steps must be >= 0 (0: train with flow.ode_steps)");
-  positive("adam_epsilon", train.adam_epsilon);
-  positive("ess_every", train.ess_every);
-  positive("checkpoint_every", train.checkpoint_every);
-  if (train.time_limit < 0) throw InputError("train.time_limit must be >= 0 seconds (0: no limit)");
+  require_positive("train.steps", train.steps);
+  require_positive("train.lr", train.lr);
+  require_positive("train.lr_step_at", train.lr_step_at);
+  require_positive("train.lr_step_factor", train.lr_step_factor);
+  require_positive("train.lr_decade_steps", train.lr_decade_steps);
+  require_non_negative("train.lr_warmup_steps", train.lr_warmup_steps, " (0: no warm-up)");
+  require_non_negative("train.ode_steps", train.ode_steps, " (0: train with flow.ode_steps)");
+  require_positive("train.adam_epsilon", train.adam_epsilon);
+  require_positive("train.ess_every", train.ess_every);
+  require_positive("train.checkpoint_every", train.checkpoint_every);
+  require_non_negative("train.time_limit", train.time_limit, " seconds (0: no limit)");
+  // The batch may split unevenly over the ranks (the trainer gives every rank a share of floor or ceil of
+  // batch_size / ranks); it only needs one sample per rank.
   if (train.batch_size < n_ranks) {
-    throw InputError("train.batch_size = " + std::to_string(train.batch_size) + " is smaller than the " +
-                     std::to_string(n_ranks) + " MPI ranks: every rank needs at least one sample");
+    throw InputError("train.batch_size = " + show(train.batch_size) + " is smaller than the " + show(n_ranks) +
+                     " MPI ranks: every rank needs at least one sample");
   }
   if (train.ess_samples < n_ranks) {
-    throw InputError("train.ess_samples = " + std::to_string(train.ess_samples) + ": needs at least one per rank");
+    throw InputError("train.ess_samples = " + show(train.ess_samples) + ": needs at least one per rank (" +
+                     show(n_ranks) + (n_ranks == 1 ? " rank)" : " ranks)"));
   }
   for (const auto& [key, beta] : {std::pair<std::string, double>{"beta1", train.beta1}, {"beta2", train.beta2}}) {
-    if (!(beta >= 0.0 && beta < 1.0))
-      throw InputError("train." + key + " = " + std::to_string(beta) + ": use 0 <= beta < 1");
+    if (!(beta >= 0.0 && beta < 1.0)) throw InputError("train." + key + " = " + show(beta) + ": use 0 <= beta < 1");
   }
   if (train.gradient != "total" && train.gradient != "path") {
     throw InputError("train.gradient = '" + train.gradient + "': use total or path");
@@ -265,15 +344,12 @@ void validate(const TrainConfig& train, int n_ranks) {
 
 void validate(const SampleConfig& sample) {
   if (sample.output.empty()) throw InputError("sample.output is not set: name the ensemble file to write");
-  const auto positive = [](const std::string& key, int value) {
-    if (value <= 0) throw InputError("sample." + key + " = " + std::to_string(value) + ": must be > 0");
-  };
-  positive("chains_per_rank", sample.chains_per_rank);
-  positive("steps", sample.steps);
-  positive("measure_every", sample.measure_every);
-  positive("flush_every", sample.flush_every);
-  positive("batch_size", sample.batch_size);
-  if (sample.thermalisation < 0) throw InputError("sample.thermalisation must be >= 0");
+  require_positive("sample.chains_per_rank", sample.chains_per_rank);
+  require_positive("sample.steps", sample.steps);
+  require_positive("sample.measure_every", sample.measure_every);
+  require_positive("sample.flush_every", sample.flush_every);
+  require_positive("sample.batch_size", sample.batch_size);
+  require_non_negative("sample.thermalisation", sample.thermalisation);
 }
 
 }  // namespace phi4flow::io

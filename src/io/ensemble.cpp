@@ -17,6 +17,7 @@
 
 #include "phi4flow/error.hpp"
 #include "hdf5.hpp"
+#include "phi4flow/parallel/communicator.hpp"
 
 namespace phi4flow::io {
 
@@ -54,58 +55,10 @@ bool file_exists(const std::string& path) {
   return std::filesystem::exists(path, ignored);
 }
 
-// Attribute lists travel as bytes: name length, name, kind, then 8 bytes or length and text.
-void put_bytes(std::string& out, const void* data, std::size_t n) {
-  out.append(static_cast<const char*>(data), n);
-}
-
-template <class T>
-T get_value(const std::string& in, std::size_t& pos) {
-  T value;
-  std::memcpy(&value, in.data() + pos, sizeof value);
-  pos += sizeof value;
-  return value;
-}
-
 void broadcast(MPI_Comm comm, AttrList& attrs) {
-  std::string bytes;
-  if (rank_of(comm) == 0) {
-    for (const auto& [name, value] : attrs) {
-      const std::uint64_t name_size = name.size();
-      const auto kind = static_cast<std::uint8_t>(value.index());
-      put_bytes(bytes, &name_size, sizeof name_size);
-      bytes += name;
-      put_bytes(bytes, &kind, sizeof kind);
-      if (const auto* i = std::get_if<std::int64_t>(&value)) put_bytes(bytes, i, sizeof *i);
-      if (const auto* x = std::get_if<double>(&value)) put_bytes(bytes, x, sizeof *x);
-      if (const auto* s = std::get_if<std::string>(&value)) {
-        const std::uint64_t size = s->size();
-        put_bytes(bytes, &size, sizeof size);
-        bytes += *s;
-      }
-    }
-  }
-  unsigned long long size = bytes.size();
-  MPI_Bcast(&size, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
-  bytes.resize(size);
-  MPI_Bcast(bytes.data(), static_cast<int>(size), MPI_CHAR, 0, comm);
-  if (rank_of(comm) == 0) return;
-  attrs.clear();
-  for (std::size_t pos = 0; pos < bytes.size();) {
-    const auto name_size = get_value<std::uint64_t>(bytes, pos);
-    std::string name = bytes.substr(pos, name_size);
-    pos += name_size;
-    const auto kind = get_value<std::uint8_t>(bytes, pos);
-    if (kind == 0) {
-      attrs.emplace_back(std::move(name), get_value<std::int64_t>(bytes, pos));
-    } else if (kind == 1) {
-      attrs.emplace_back(std::move(name), get_value<double>(bytes, pos));
-    } else {
-      const auto text_size = get_value<std::uint64_t>(bytes, pos);
-      attrs.emplace_back(std::move(name), bytes.substr(pos, text_size));
-      pos += text_size;
-    }
-  }
+  std::string bytes = rank_of(comm) == 0 ? serialize(attrs) : std::string();
+  Communicator(comm).broadcast(bytes);
+  if (rank_of(comm) != 0) attrs = deserialize(bytes);
 }
 
 void broadcast_attrs(MPI_Comm comm, EnsembleLayout& layout) {
@@ -387,8 +340,9 @@ EnsembleWriter::~EnsembleWriter() {
   }
 }
 
-EnsembleWriter EnsembleWriter::create(MPI_Comm comm, const std::string& path, const EnsembleLayout& layout,
+EnsembleWriter EnsembleWriter::create(const Communicator& communicator, const std::string& path, const EnsembleLayout& layout,
                                       bool overwrite) {
+  const MPI_Comm comm = communicator.native();
   check_layout(comm, layout);
   auto impl = std::make_unique<Impl>(comm, path, layout);
   broadcast_attrs(comm, impl->layout);
@@ -442,7 +396,9 @@ EnsembleWriter EnsembleWriter::create(MPI_Comm comm, const std::string& path, co
   return EnsembleWriter(std::move(impl));
 }
 
-EnsembleWriter EnsembleWriter::resume(MPI_Comm comm, const std::string& path, const EnsembleLayout& layout) {
+EnsembleWriter EnsembleWriter::resume(const Communicator& communicator, const std::string& path,
+                                      const EnsembleLayout& layout) {
+  const MPI_Comm comm = communicator.native();
   check_layout(comm, layout);
   auto impl = std::make_unique<Impl>(comm, path, layout);
   broadcast_attrs(comm, impl->layout);

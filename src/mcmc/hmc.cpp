@@ -26,7 +26,6 @@ Hmc::Hmc(const Phi4Action& action, const HmcParams& params, std::uint32_t seed, 
   H_end_ = BatchScalars(uninit("phi4flow::Hmc::H_end"), n_chains);
   delta_H_ = BatchScalars(uninit("phi4flow::Hmc::delta_H"), n_chains);
   accepted_ = Kokkos::View<int*, MemSpace>(uninit("phi4flow::Hmc::accepted"), n_chains);
-  result_ = {Kokkos::create_mirror_view(delta_H_), Kokkos::create_mirror_view(accepted_)};
 }
 
 void Hmc::initial_fields(const FieldBatch& phi) const {
@@ -66,7 +65,7 @@ void Hmc::leapfrog(const FieldBatch& phi, const FieldBatch& pi, double eps, int 
   }
 }
 
-TrajectoryResult Hmc::trajectory(const FieldBatch& phi, std::uint64_t step) {
+void Hmc::trajectory(const FieldBatch& phi, std::uint64_t step) {
   PHI4FLOW_CHECK(static_cast<int>(phi.extent(0)) == n_chains_, "batch size differs from the number of chains");
   rng::fill_normal(rng::Philox(seed_, rng::Purpose::hmc_momentum), first_chain_, step, pi_);
   Kokkos::deep_copy(phi_start_, phi);
@@ -92,10 +91,79 @@ TrajectoryResult Hmc::trajectory(const FieldBatch& phi, std::uint64_t step) {
       "phi4flow::Hmc::restore_rejected", whole(phi), KOKKOS_LAMBDA(const int b, const int s) {
         if (!accepted(b)) phi(b, s) = phi_start(b, s);
       });
+}
 
-  Kokkos::deep_copy(result_.delta_H, delta_H_);
-  Kokkos::deep_copy(result_.accepted, accepted_);
-  return result_;
+HmcSampler::HmcSampler(const Phi4Action& action, const HmcParams& params, std::uint32_t seed, int first_chain,
+                       int n_chains)
+    : hmc_(action, params, seed, first_chain, n_chains),
+      phi_("phi4flow::HmcSampler::phi", n_chains, action.lattice().volume()),
+      S_("phi4flow::HmcSampler::S", n_chains),
+      accepted_total_("phi4flow::HmcSampler::accepted_total", n_chains),
+      diverged_at_("phi4flow::HmcSampler::diverged_at") {
+  Kokkos::deep_copy(diverged_at_, -1);
+}
+
+void HmcSampler::start() {
+  hmc_.initial_fields(phi_);
+}
+
+void HmcSampler::restore(const ConstFieldBatch& phi, const ChainValues&) {
+  Kokkos::deep_copy(phi_, phi);
+}
+
+void HmcSampler::save(const FieldBatch& phi, const ChainValues&) const {
+  Kokkos::deep_copy(phi, phi_);
+}
+
+void HmcSampler::advance(std::int64_t step, std::int64_t) {
+  hmc_.trajectory(phi_, static_cast<std::uint64_t>(step));
+  const auto accepted = hmc_.accepted();
+  const auto delta_H = hmc_.delta_H();
+  const auto total = accepted_total_;
+  const auto diverged_at = diverged_at_;
+  Kokkos::parallel_for(
+      "phi4flow::HmcSampler::count", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(phi_.extent(0))),
+      KOKKOS_LAMBDA(const int b) {
+        total(b) += accepted(b);
+        // inf - inf and NaN - NaN are NaN: true exactly for a non-finite dH. Concurrent writers write the same step.
+        if (!(delta_H(b) - delta_H(b) == 0.0) && diverged_at() < 0) diverged_at() = step;
+      });
+  proposed_ += static_cast<long long>(phi_.extent(0));
+}
+
+BatchScalars HmcSampler::actions() {
+  hmc_.action().action(phi_, S_);
+  return S_;
+}
+
+void HmcSampler::record(const SamplerRecord& out) {
+  const auto accepted = hmc_.accepted();
+  const auto delta_H = hmc_.delta_H();
+  const auto scalars = out.scalars;
+  Kokkos::parallel_for(
+      "phi4flow::HmcSampler::record", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(phi_.extent(0))),
+      KOKKOS_LAMBDA(const int b) {
+        scalars(0, b) = accepted(b);
+        scalars(1, b) = delta_H(b);
+      });
+}
+
+AcceptanceCounts HmcSampler::acceptance() const {
+  long long accepted = 0;
+  const auto total = accepted_total_;
+  Kokkos::parallel_reduce(
+      "phi4flow::HmcSampler::acceptance", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(total.extent(0))),
+      KOKKOS_LAMBDA(const int b, long long& sum) { sum += total(b); }, accepted);
+  return {accepted, proposed_};
+}
+
+std::string HmcSampler::failure() const {
+  std::int64_t step = -1;
+  Kokkos::deep_copy(step, diverged_at_);
+  if (step < 0) return {};
+  return "the energy violation dH of an HMC trajectory became non-finite at trajectory " + std::to_string(step) +
+         ": the molecular dynamics diverged; lower the step size hmc.trajectory_length / hmc.leapfrog_steps "
+         "(raise hmc.leapfrog_steps)";
 }
 
 }  // namespace phi4flow

@@ -11,6 +11,7 @@ Environment::Environment(int& argc, char**& argv) {
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  world_.emplace(MPI_COMM_WORLD);
   // Kokkos 3.4 also answers unprefixed flags such as --help; hand it only its --kokkos-* flags and keep the
   // rest for the application.
   std::vector<char*> kokkos_args = {argv[0]}, app_args = {argv[0]};

@@ -55,6 +55,13 @@ double Trainer::step() {
       KOKKOS_LAMBDA(const int i) { buffer(i) *= inverse_batch; });
   double loss = 0.0;
   Kokkos::deep_copy(loss, Kokkos::subview(grad_and_loss_, n_params));
+  // A non-finite gradient would poison every parameter: skip the update, so that the model keeps its last
+  // finite state, and let the caller stop on the non-finite loss.
+  int non_finite = 0;
+  Kokkos::parallel_reduce(
+      "phi4flow::Trainer::check_finite", Kokkos::RangePolicy<ExecSpace>(0, n_params + 1),
+      KOKKOS_LAMBDA(const int i, int& count) { count += buffer(i) - buffer(i) == 0.0 ? 0 : 1; }, non_finite);
+  if (non_finite > 0) return std::numeric_limits<double>::quiet_NaN();
   adam_.step(model_.parameters(), grad, settings_.schedule(t));
   return loss;
 }

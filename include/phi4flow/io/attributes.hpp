@@ -38,4 +38,9 @@ std::string to_string(const AttrValue& value);
 /// numbers); the message names `source` (e.g. "checkpoint 'x.h5'"), the attribute and both values.
 void require_match(const AttrList& expected, const AttrList& found, const std::string& source);
 
+/// \brief The list as bytes (names, kinds and values exactly; reals bit for bit) and back: how metadata travels
+/// between ranks.
+std::string serialize(const AttrList& attrs);
+AttrList deserialize(const std::string& bytes);
+
 }  // namespace phi4flow::io

@@ -112,12 +112,16 @@ po::options_description all_keys(Settings& settings);
 /// \brief Parse `phi4flow <command> --config FILE [--section.key=value ...] [--force] [--resume]` plus the
 /// command's own `extra` flags. Command-line values override the file. Returns false if --help was given (help
 /// is then printed if `print_help`). Throws InputError naming the key or file for unknown keys, malformed
-/// values, missing required keys and unreadable files.
+/// values, missing required keys, unreadable files, and any real-valued key (of every section and of `extra`)
+/// that is not finite (inf, nan).
 bool parse_input(const std::string& command, int argc, char** argv, Settings& settings, Input& input, bool print_help,
                  const po::options_description& extra = po::options_description());
 
-/// \brief Checks of an output path before any work: parent directory exists (created if needed) and is
-/// writable; an existing file needs --force or --resume; --resume needs an existing file. Throws InputError.
+/// \brief Checks of an output path before any work, by trying what the run will do: the parent directory exists
+/// (created if needed, as the run needs it); a probe file can be created, written and removed beside the output
+/// (the writers build their files under a temporary name there and rename them into place); an existing file
+/// needs --force or --resume; --resume needs an existing file that opens for writing. Throws InputError naming
+/// `key`. Safe to call on every rank at once (the probe's name holds host and process id).
 void check_output_path(const std::string& key, const std::string& path, bool force, bool resume);
 
 /// \brief Range checks of one section; throws InputError naming the key and the fix. Lattice and action keys

@@ -3,8 +3,6 @@
 // read_ensemble (one process). The layout is documented for users in docs/file-format.md.
 #pragma once
 
-#include <mpi.h>
-
 #include <Kokkos_Core.hpp>
 #include <cstdint>
 #include <map>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include "phi4flow/io/attributes.hpp"
+#include "phi4flow/parallel/communicator.hpp"
 
 namespace phi4flow::io {
 
@@ -65,12 +64,12 @@ RecordBlock leading_records(const RecordBlock& block);
 class EnsembleWriter {
  public:
   /// \brief Collective. Create `path`; InputError naming it if it exists and !overwrite.
-  static EnsembleWriter create(MPI_Comm comm, const std::string& path, const EnsembleLayout& layout, bool overwrite);
+  static EnsembleWriter create(const Communicator& comm, const std::string& path, const EnsembleLayout& layout, bool overwrite);
 
   /// \brief Collective. Open `path` to append to it: InputError naming the file and the quantity if L,
   /// n_chains, store_fields, the record names, or any lattice/action attribute given in `layout` differ
   /// from the file; drops records beyond the last complete block; reads back this rank's state.
-  static EnsembleWriter resume(MPI_Comm comm, const std::string& path, const EnsembleLayout& layout);
+  static EnsembleWriter resume(const Communicator& comm, const std::string& path, const EnsembleLayout& layout);
 
   EnsembleWriter(EnsembleWriter&&) noexcept;
   EnsembleWriter& operator=(EnsembleWriter&&) noexcept;

@@ -1,7 +1,9 @@
 // The MPI + Kokkos environment of one process: initialised in that order, finalised in reverse.
 #pragma once
 
-#include <mpi.h>
+#include <optional>
+
+#include "phi4flow/parallel/communicator.hpp"
 
 namespace phi4flow {
 
@@ -15,11 +17,13 @@ class Environment {
 
   int rank() const { return rank_; }
   int size() const { return size_; }
-  MPI_Comm comm() const { return MPI_COMM_WORLD; }
+  /// \brief All ranks of the job.
+  const Communicator& comm() const { return *world_; }
 
  private:
   int rank_ = 0;
   int size_ = 1;
+  std::optional<Communicator> world_;  // made once MPI is up
 };
 
 }  // namespace phi4flow

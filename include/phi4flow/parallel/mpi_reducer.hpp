@@ -2,15 +2,14 @@
 // buffer lives in device memory, so that a non-CUDA-aware MPI works too).
 #pragma once
 
-#include <mpi.h>
-
+#include "phi4flow/parallel/communicator.hpp"
 #include "phi4flow/parallel/reducer.hpp"
 
 namespace phi4flow {
 
 class MpiReducer final : public Reducer {
  public:
-  explicit MpiReducer(MPI_Comm comm) : comm_(comm) {}
+  explicit MpiReducer(const Communicator& comm) : comm_(comm.native()) {}
   void sum(const Kokkos::View<real_t*, MemSpace>& buffer) override;
   double sum(double value) override;
   double max(double value) override;

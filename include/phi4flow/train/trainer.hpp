@@ -26,7 +26,8 @@ class Trainer {
   Trainer(flow::Model& model, const Phi4Action& action, const TrainerSettings& settings, Reducer& reducer, int rank,
           int n_ranks);
 
-  /// \brief One optimisation step; returns the loss (1/B) sum_b [log q + S] of the global batch.
+  /// \brief One optimisation step; returns the loss (1/B) sum_b [log q + S] of the global batch. If the loss or any
+  /// gradient entry is not finite, the parameters stay as they were and the result is NaN.
   double step();
 
   /// \brief ESS = (sum w)^2 / (n sum w^2), w = exp(-S - log q), of n_samples fresh samples over all ranks,

@@ -1,12 +1,11 @@
 // Graceful stop on SIGTERM, SIGINT or SIGUSR1 (SLURM's warning before the time limit): the signal only sets
-// a flag; the run loop asks all ranks at fixed steps whether any rank saw it, writes what it has and exits.
+// a flag; the run loops ask all ranks at fixed steps whether any rank saw it (Communicator::max), write what
+// they have and exit.
 #pragma once
-
-#include <mpi.h>
 
 #include <csignal>
 
-namespace phi4flow::app {
+namespace phi4flow::run {
 
 namespace detail {
 inline volatile std::sig_atomic_t stop_signal = 0;
@@ -25,11 +24,9 @@ inline void install_stop_handlers() {
   std::signal(SIGUSR1, detail::record_signal);
 }
 
-/// \brief Collective: the signal number if any rank received one, else 0.
-inline int stop_requested(MPI_Comm comm) {
-  int local = detail::stop_signal, any = 0;
-  MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, comm);
-  return any;
+/// \brief The signal this process received since the handlers were installed, or 0.
+inline int local_stop_signal() {
+  return detail::stop_signal;
 }
 
-}  // namespace phi4flow::app
+}  // namespace phi4flow::run

@@ -6,10 +6,8 @@
 #include <cstdio>
 #include <string>
 
-#include "phi4flow/io/ensemble.hpp"
-#include "phi4flow/parallel/environment.hpp"
 
-namespace phi4flow::app {
+namespace phi4flow::run {
 
 class Progress {
  public:
@@ -23,9 +21,12 @@ class Progress {
 
   double elapsed() const { return seconds_since(start_); }
 
+  /// \brief Whether update() would print now: callers build costly details only then.
+  bool due(bool force = false) const { return print_ && (force || seconds_since(last_) >= interval_); }
+
   /// \brief Print a line if the interval has passed (or if `force`); `details` is appended.
   void update(long done, const std::string& details, bool force = false) {
-    if (!print_ || (!force && seconds_since(last_) < interval_)) return;
+    if (!due(force)) return;
     last_ = Clock::now();
     const double t = elapsed();
     const double rate = t > 0 ? (done - done_at_start_) / t : 0.0;
@@ -65,27 +66,4 @@ class Progress {
   double time_limit_ = 0.0;
 };
 
-/// \brief End of a sampler run on every rank: sums the acceptance counts of this run over the ranks, closes the
-/// ensemble, and prints the closing line on rank 0: where a stopped run can be continued, or the summary
-/// (acceptance over the proposed updates of this run, named `updates`) of a finished one.
-inline void close_and_report(const Environment& env, io::EnsembleWriter& writer, const char* command,
-                             const char* step_name, const char* updates, bool stopped, int signal, long long step,
-                             const std::string& output, double seconds, long accepted_local, long proposed_local) {
-  long counts[2] = {accepted_local, proposed_local}, sums[2] = {0, 0};
-  MPI_Reduce(counts, sums, 2, MPI_LONG, MPI_SUM, 0, env.comm());
-  const long long records = writer.records_complete();
-  writer.close();
-  if (env.rank() != 0) return;
-  if (stopped) {
-    std::printf(
-        "phi4flow %s: stopped by signal %d after %s %lld; %lld records per chain saved in %s; "
-        "continue with --resume\n",
-        command, signal, step_name, step, records, output.c_str());
-  } else {
-    std::printf("phi4flow %s: done in %.1f s; acceptance %.4f over %ld %s this run; %lld records per chain in %s\n",
-                command, seconds, sums[1] ? static_cast<double>(sums[0]) / sums[1] : 0.0, sums[1], updates, records,
-                output.c_str());
-  }
-}
-
-}  // namespace phi4flow::app
+}  // namespace phi4flow::run
