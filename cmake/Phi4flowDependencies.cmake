@@ -25,6 +25,9 @@ endif()
 message(STATUS "Kokkos ${Kokkos_VERSION}: include ${_kokkos_inc_ok}")
 
 find_package(MPI REQUIRED COMPONENTS C CXX)
+# MPI under a project name, like HDF5 below: only src/parallel and src/io call it (docs/architecture.md).
+add_library(phi4flow_mpi INTERFACE)
+target_link_libraries(phi4flow_mpi INTERFACE MPI::MPI_CXX)
 
 set(HDF5_PREFER_PARALLEL TRUE)
 find_package(HDF5 REQUIRED COMPONENTS C)

@@ -16,32 +16,23 @@
 
 namespace phi4flow::app {
 
-int solver_error_command(const Environment& env, int argc, char** argv) {
-  namespace po = io::po;
-  int samples = 200, factor = 4;
-  po::options_description extra("solver-error");
-  extra.add_options()("samples", po::value(&samples)->default_value(samples), "latent samples to compare")(
-      "factor", po::value(&factor)->default_value(factor), "the reference uses factor x flow.ode_steps steps");
-  io::Settings settings;
-  io::Input input;
-  if (!io::parse_input("solver-error", argc, argv, settings, input, env.rank() == 0, extra)) return 0;
-  if (samples < 2) throw InputError("--samples must be at least 2");
-  if (factor < 2) throw InputError("--factor must be at least 2");
-  if (settings.train.checkpoint.empty()) throw InputError("train.checkpoint is not set: name the trained model");
-  if (settings.flow.model != "equivariant_cnf") {
-    throw InputError("flow.model = " + settings.flow.model +
-                     ": solver-error measures the ODE solver's error, and only equivariant_cnf has one (the log q of " +
-                     "a coupling flow is exact)");
-  }
-  check_memory(settings, "solver-error", 1, samples);
-  if (env.rank() != 0) return 0;  // a quick serial check
+namespace {
 
+struct SolverError {
+  double mean = 0.0, worst = 0.0;  // |log q - log q_fine| over the samples
+  double field = 0.0;              // max |phi - phi_fine| over sites and samples
+  double log_w_spread = 0.0;       // standard deviation of log w = -S - log q, for scale
+};
+
+/// log q and phi of `samples` latent fields integrated as `settings` asks and with `factor` times the steps in
+/// double, with the checkpoint's parameters in both.
+SolverError measure_solver_error(const io::Settings& settings, const io::Checkpoint& checkpoint, int samples,
+                                 int factor) {
   const Lattice lattice(settings.lattice.L);
   const Phi4Action action(lattice, Couplings{settings.action.m2, settings.action.lam});
   const auto model = make_model(settings, lattice);
-  const io::Checkpoint checkpoint = io::read_checkpoint(settings.train.checkpoint);
-  const io::AttrList identity = model_identity(*model, settings);
-  require_same_model(identity, checkpoint.model, "checkpoint '" + settings.train.checkpoint + "'");
+  require_same_model(model_identity(*model, settings), checkpoint.model,
+                     "checkpoint '" + settings.train.checkpoint + "'");
   io::Settings fine_settings = settings;
   fine_settings.flow.ode_steps *= factor;
   fine_settings.flow.sincos_precision = "double";
@@ -63,22 +54,51 @@ int solver_error_command(const Environment& env, int argc, char** argv) {
   const auto h_qf = Kokkos::create_mirror_view_and_copy(HostSpace(), log_q_fine);
   const auto h_S = Kokkos::create_mirror_view_and_copy(HostSpace(), S);
 
-  double mean = 0.0, worst = 0.0, field = 0.0, w_mean = 0.0, w_var = 0.0;
+  SolverError e;
+  double w_mean = 0.0, w_var = 0.0;
   for (int b = 0; b < samples; ++b) {
     const double d = std::abs(h_q(b) - h_qf(b));
-    mean += d / samples;
-    worst = std::max(worst, d);
-    for (int s = 0; s < lattice.volume(); ++s) field = std::max(field, std::abs(h_phi(b, s) - h_fine(b, s)));
+    e.mean += d / samples;
+    e.worst = std::max(e.worst, d);
+    for (int s = 0; s < lattice.volume(); ++s) e.field = std::max(e.field, std::abs(h_phi(b, s) - h_fine(b, s)));
     w_mean += (-h_S(b) - h_q(b)) / samples;
   }
   for (int b = 0; b < samples; ++b) w_var += std::pow(-h_S(b) - h_q(b) - w_mean, 2) / (samples - 1);
+  e.log_w_spread = std::sqrt(w_var);
+  return e;
+}
+
+}  // namespace
+
+int solver_error_command(const Environment& env, int argc, char** argv) {
+  namespace po = io::po;
+  int samples = 200, factor = 4;
+  po::options_description extra("solver-error");
+  extra.add_options()("samples", po::value(&samples)->default_value(samples), "latent samples to compare")(
+      "factor", po::value(&factor)->default_value(factor), "the reference uses factor x flow.ode_steps steps");
+  io::Settings settings;
+  io::Input input;
+  if (!io::parse_input("solver-error", argc, argv, settings, input, env.rank() == 0, extra)) return 0;
+  if (samples < 2) throw InputError("--samples must be at least 2");
+  if (factor < 2) throw InputError("--factor must be at least 2");
+  if (settings.train.checkpoint.empty()) throw InputError("train.checkpoint is not set: name the trained model");
+  if (settings.flow.model != "equivariant_cnf") {
+    throw InputError("flow.model = " + settings.flow.model +
+                     ": solver-error measures the ODE solver's error, and only equivariant_cnf has one (the log q of " +
+                     "a coupling flow is exact)");
+  }
+  check_memory(settings, "solver-error", 1, samples);
+  if (env.rank() != 0) return 0;  // a quick serial check
+
+  const SolverError e =
+      measure_solver_error(settings, io::read_checkpoint(settings.train.checkpoint), samples, factor);
   std::printf(
       "solver error of %s (%d RK4 steps, sin/cos in %s) against %d steps in double, %d samples:\n"
       "  |log q difference|: mean %.3e, max %.3e\n"
       "  max |phi difference| over sites and samples: %.3e\n"
       "  for scale: standard deviation of log w = -S - log q over the samples: %.3e\n",
       settings.train.checkpoint.c_str(), settings.flow.ode_steps, settings.flow.sincos_precision.c_str(),
-      settings.flow.ode_steps * factor, samples, mean, worst, field, std::sqrt(w_var));
+      settings.flow.ode_steps * factor, samples, e.mean, e.worst, e.field, e.log_w_spread);
   return 0;
 }
 

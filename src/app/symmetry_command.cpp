@@ -21,6 +21,72 @@
 
 namespace phi4flow::app {
 
+namespace {
+
+/// The ensemble to take configurations from: InputError unless it stores fields of this lattice, enough of them.
+io::Ensemble read_fields(const std::string& path, const Lattice& lattice, int configs) {
+  io::Ensemble ensemble = io::read_ensemble(path, true);
+  if (!ensemble.has_fields) throw InputError("ensemble '" + path + "' stores no fields: run it with store_fields = true");
+  if (ensemble.L != lattice.extent()) {
+    throw InputError("ensemble '" + path + "' has L = " + std::to_string(ensemble.L) + ", lattice.L is " +
+                     std::to_string(lattice.extent()));
+  }
+  const std::int64_t total = ensemble.n_chains * ensemble.n_records;
+  if (total < configs) {
+    throw InputError("ensemble '" + path + "' holds " + std::to_string(total) +
+                     " configurations, --configs asks for " + std::to_string(configs));
+  }
+  return ensemble;
+}
+
+/// log q of all lattice images, with and without the sign flip, of `configs` configurations evenly spaced over the
+/// ensemble; prints a row per configuration.
+io::SymmetryRecords measure_images(flow::Model& model, const Phi4Action& action, const io::Ensemble& ensemble,
+                                   const std::vector<LatticeSymmetry>& group, int configs) {
+  const Lattice& lattice = action.lattice();
+  const int images = static_cast<int>(group.size()), N = lattice.volume();
+  const std::int64_t total = ensemble.n_chains * ensemble.n_records;
+  FieldBatch fields("fields", images, N);
+  BatchScalars log_q("log_q", images), S("S", 1);
+  auto h_fields = Kokkos::create_mirror_view(fields);
+  io::SymmetryRecords r;
+  std::printf("%6s %6s %8s %12s %12s %12s %12s %14s\n", "chain", "record", "S", "log q", "min image", "max image",
+              "spread", "sign |diff|");
+  for (int c = 0; c < configs; ++c) {
+    const std::int64_t k = c * total / configs;
+    const int chain = static_cast<int>(k / ensemble.n_records);
+    const std::int64_t record = k % ensemble.n_records;
+    const double* phi = &ensemble.phi(chain, record, 0);
+    std::vector<double> values(2 * images);
+    for (int sign = 0; sign < 2; ++sign) {
+      for (int g = 0; g < images; ++g)
+        for (int s = 0; s < N; ++s) h_fields(g, lattice.apply(group[g], s)) = (sign == 0 ? 1.0 : -1.0) * phi[s];
+      Kokkos::deep_copy(fields, h_fields);
+      model.log_density(fields, log_q);
+      const auto h_q = Kokkos::create_mirror_view_and_copy(HostSpace(), log_q);
+      for (int g = 0; g < images; ++g) values[sign * images + g] = h_q(g);
+      if (sign == 0) {
+        action.action(Kokkos::subview(fields, std::make_pair(0, 1), Kokkos::ALL), S);
+        r.action.push_back(Kokkos::create_mirror_view_and_copy(HostSpace(), S)(0));
+      }
+    }
+    const auto lo = std::min_element(values.begin(), values.begin() + images);
+    const auto hi = std::max_element(values.begin(), values.begin() + images);
+    double sign_spread = 0.0;
+    for (int g = 0; g < images; ++g) sign_spread = std::max(sign_spread, std::abs(values[images + g] - values[g]));
+    r.chain.push_back(chain);
+    r.record.push_back(record);
+    r.log_q.insert(r.log_q.end(), values.begin(), values.end());
+    r.spread.push_back(*hi - *lo);
+    r.sign_spread.push_back(sign_spread);
+    std::printf("%6d %6lld %8.3f %12.6f %12.6f %12.6f %12.3e %14.3e\n", chain, static_cast<long long>(record),
+                r.action.back(), values[0], *lo, *hi, r.spread.back(), sign_spread);
+  }
+  return r;
+}
+
+}  // namespace
+
 int symmetry_command(const Environment& env, int argc, char** argv) {
   namespace po = io::po;
   std::string checkpoint_flag, ensemble_path, output;
@@ -47,61 +113,12 @@ int symmetry_command(const Environment& env, int argc, char** argv) {
   const auto model = make_model(settings, lattice);
   const io::AttrList identity = model_identity(*model, settings);
   load_trained_parameters(*model, identity, checkpoint_path);
-
-  const io::Ensemble ensemble = io::read_ensemble(ensemble_path, true);
-  if (!ensemble.has_fields)
-    throw InputError("ensemble '" + ensemble_path + "' stores no fields: run it with store_fields = true");
-  if (ensemble.L != lattice.extent()) {
-    throw InputError("ensemble '" + ensemble_path + "' has L = " + std::to_string(ensemble.L) + ", lattice.L is " +
-                     std::to_string(lattice.extent()));
-  }
-  const std::int64_t total = ensemble.n_chains * ensemble.n_records;
-  if (total < configs) {
-    throw InputError("ensemble '" + ensemble_path + "' holds " + std::to_string(total) + " configurations, --configs asks for " +
-                     std::to_string(configs));
-  }
-
+  const io::Ensemble ensemble = read_fields(ensemble_path, lattice, configs);
   const std::vector<LatticeSymmetry> group = lattice.symmetries();
-  const int images = static_cast<int>(group.size()), N = lattice.volume();
-  FieldBatch fields("fields", images, N);
-  BatchScalars log_q("log_q", images), S("S", 1);
-  auto h_fields = Kokkos::create_mirror_view(fields);
-  io::SymmetryRecords r;
-  std::printf("phi4flow symmetry: %s from %s on %d configurations of %s, %d lattice images each, with and without "
+  std::printf("phi4flow symmetry: %s from %s on %d configurations of %s, %zu lattice images each, with and without "
               "phi -> -phi\n",
-              model->kind().c_str(), checkpoint_path.c_str(), configs, ensemble_path.c_str(), images);
-  std::printf("%6s %6s %8s %12s %12s %12s %12s %14s\n", "chain", "record", "S", "log q", "min image", "max image",
-              "spread", "sign |diff|");
-  for (int c = 0; c < configs; ++c) {
-    const std::int64_t k = c * total / configs;
-    const int chain = static_cast<int>(k / ensemble.n_records);
-    const std::int64_t record = k % ensemble.n_records;
-    const double* phi = &ensemble.phi(chain, record, 0);
-    std::vector<double> values(2 * images);
-    for (int sign = 0; sign < 2; ++sign) {
-      for (int g = 0; g < images; ++g)
-        for (int s = 0; s < N; ++s) h_fields(g, lattice.apply(group[g], s)) = (sign == 0 ? 1.0 : -1.0) * phi[s];
-      Kokkos::deep_copy(fields, h_fields);
-      model->log_density(fields, log_q);
-      const auto h_q = Kokkos::create_mirror_view_and_copy(HostSpace(), log_q);
-      for (int g = 0; g < images; ++g) values[sign * images + g] = h_q(g);
-      if (sign == 0) {
-        action.action(Kokkos::subview(fields, std::make_pair(0, 1), Kokkos::ALL), S);
-        r.action.push_back(Kokkos::create_mirror_view_and_copy(HostSpace(), S)(0));
-      }
-    }
-    const auto lo = std::min_element(values.begin(), values.begin() + images);
-    const auto hi = std::max_element(values.begin(), values.begin() + images);
-    double sign_spread = 0.0;
-    for (int g = 0; g < images; ++g) sign_spread = std::max(sign_spread, std::abs(values[images + g] - values[g]));
-    r.chain.push_back(chain);
-    r.record.push_back(record);
-    r.log_q.insert(r.log_q.end(), values.begin(), values.end());
-    r.spread.push_back(*hi - *lo);
-    r.sign_spread.push_back(sign_spread);
-    std::printf("%6d %6lld %8.3f %12.6f %12.6f %12.6f %12.3e %14.3e\n", chain, static_cast<long long>(record),
-                r.action.back(), values[0], *lo, *hi, r.spread.back(), sign_spread);
-  }
+              model->kind().c_str(), checkpoint_path.c_str(), configs, ensemble_path.c_str(), group.size());
+  const io::SymmetryRecords r = measure_images(*model, action, ensemble, group, configs);
   double mean_spread = 0.0, mean_sign = 0.0;
   for (int c = 0; c < configs; ++c) {
     mean_spread += r.spread[c] / configs;
@@ -109,17 +126,15 @@ int symmetry_command(const Environment& env, int argc, char** argv) {
   }
   std::printf("mean spread of log q over lattice images %.3e, over sign flips %.3e (0 for an exactly invariant q)\n",
               mean_spread, mean_sign);
-
-  if (!output.empty()) {
-    io::AttrList root = io::provenance(input, 1);
-    root.emplace_back("checkpoint", checkpoint_path);
-    root.emplace_back("checkpoint_sha256", io::sha256_file(checkpoint_path));
-    root.emplace_back("ensemble", ensemble_path);
-    root.emplace_back("mean_spread", mean_spread);
-    root.emplace_back("mean_sign_spread", mean_sign);
-    io::write_symmetry_file(output, root, identity, group, r);
-    std::printf("log q of every image in %s\n", output.c_str());
-  }
+  if (output.empty()) return 0;
+  io::AttrList root = io::provenance(input, 1);
+  root.insert(root.end(), {{"checkpoint", checkpoint_path},
+                           {"checkpoint_sha256", io::sha256_file(checkpoint_path)},
+                           {"ensemble", ensemble_path},
+                           {"mean_spread", mean_spread},
+                           {"mean_sign_spread", mean_sign}});
+  io::write_symmetry_file(output, root, identity, group, r);
+  std::printf("log q of every image in %s\n", output.c_str());
   return 0;
 }
 

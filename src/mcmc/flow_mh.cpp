@@ -2,6 +2,7 @@
 #include "phi4flow/mcmc/flow_mh.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "phi4flow/error.hpp"
 
