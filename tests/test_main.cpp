@@ -63,5 +63,8 @@ int main(int argc, char** argv) {
   const int failed = RUN_ALL_TESTS();
   int any_failed = 0;
   MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (rank == 0 && any_failed && !failed) {
+    std::fputs("[rank 0] every test passed here, but tests failed on other ranks: see the [rank r] lines\n", stderr);
+  }
   return any_failed;
 }

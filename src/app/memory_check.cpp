@@ -36,7 +36,8 @@ struct ModelCost {
   double gradient = 0.0;     ///< per field, besides forward: loss_and_gradient's scratch
   double stored = 0.0;       ///< per field: the states kept for the backward pass (RK4 steps or coupling layers)
   double path = 0.0;         ///< per field, besides gradient: the path estimator's score
-  std::string stored_key;    ///< the key that sets how many states are stored
+  std::string stored_key;    ///< the key that sets how many states are stored, with its value
+  std::string stored_name;   ///< that key alone
   std::string forward_keys;  ///< keys that make the per-field scratch grow
 };
 
@@ -53,7 +54,8 @@ ModelCost model_cost(const io::Settings& settings, const Geometry& g, int ode_st
     // Workspace: hidden activations, two hidden cotangents, (s, t) and its cotangent, adjoint and state fields.
     cost.forward = kReal * g.N * (H * hc + (H > 0 ? 2 * hc : 0) + 4 + 2);
     cost.stored = kReal * g.N * layers;
-    cost.stored_key = "flow.coupling_layers";
+    cost.stored_key = "flow.coupling_layers = " + std::to_string(flow.coupling_layers);
+    cost.stored_name = "flow.coupling_layers";
     cost.forward_keys = "flow.hidden_channels, flow.hidden_layers";
     return cost;
   }
@@ -70,16 +72,19 @@ ModelCost model_cost(const io::Settings& settings, const Geometry& g, int ode_st
   cost.gradient = kReal * g.N * 6 + 3 * kComplex * g.M * nf + kReal * 3 * F;
   cost.stored = kReal * g.N * std::max(ode_steps, 0);
   cost.path = 4 * kReal * g.N;
-  cost.stored_key = steps_key;
+  cost.stored_key = steps_key + " = " + std::to_string(ode_steps);
+  cost.stored_name = steps_key;
   cost.forward_keys = "flow.frequencies";
   return cost;
 }
 
-/// Host record block of an ensemble writer: flush_every records of every local chain, and the chains' state.
+/// Host record block of an ensemble writer: flush_every records of every local chain, and the chains' state;
+/// twice, since a flush holds a copy of the block as well (measured: an hmc run at L = 128 peaks at about twice
+/// its block).
 double record_block(const Geometry& g, double chains, double flush_every, bool store_fields, double series,
                     double vectors) {
   const double per_record = (store_fields ? g.N : 0.0) + vectors * g.L + series + 1;
-  return kReal * (flush_every * chains * per_record + chains * (g.N + 4));
+  return 2 * kReal * (flush_every * chains * per_record + chains * (g.N + 4));
 }
 
 std::string number(double x) {
@@ -126,7 +131,8 @@ MemoryEstimate estimate_memory(const io::Settings& settings, const std::string& 
     const double batch = std::ceil(static_cast<double>(std::max(train.batch_size, 0)) / ranks);
     const bool own_steps = train.ode_steps > 0;
     const std::string steps_key = own_steps ? "train.ode_steps" : "flow.ode_steps";
-    const ModelCost model = model_cost(settings, g, own_steps ? train.ode_steps : settings.flow.ode_steps, steps_key);
+    const int steps = own_steps ? train.ode_steps : settings.flow.ode_steps;
+    const ModelCost model = model_cost(settings, g, steps, steps_key);
     const std::string share = "train.batch_size = " + std::to_string(train.batch_size) + " over " +
                               std::to_string(ranks) + (ranks == 1 ? " rank" : " ranks");
     parts.push_back({"the model's parameters and kernels", model.fixed, "lattice.L, flow.time_basis, flow.frequencies"});
@@ -135,7 +141,7 @@ MemoryEstimate estimate_memory(const io::Settings& settings, const std::string& 
                               (train.gradient == "path" ? model.path : 0.0)),
                      "train.batch_size, " + model.forward_keys + ", lattice.L"});
     parts.push_back({"the states kept for the gradient (" + share + " x " + model.stored_key + sites + ")",
-                     batch * model.stored, "train.batch_size, " + model.stored_key + ", lattice.L"});
+                     batch * model.stored, "train.batch_size, " + model.stored_name + ", lattice.L"});
   } else if (command == "sample") {
     const io::SampleConfig& sample = settings.sample;
     const double batch = std::max(sample.batch_size, 0), chains = std::max(sample.chains_per_rank, 0);

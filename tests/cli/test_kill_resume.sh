@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # An HMC run killed with SIGKILL (or stopped by SIGTERM) in the middle and resumed with --resume must produce the same file, record for
 # record, as an uninterrupted run: nothing lost, nothing duplicated, the chains continued exactly.
-# A run on 2 ranks x 2 chains must equal a run on 1 rank x 4 chains (random streams keyed by global chain).
+# A run on 2 ranks x 2 chains must equal a run on 1 rank x 4 chains, and 3 ranks x 2 chains 1 rank x 6 chains
+# (random streams keyed by global chain).
 set -euo pipefail
 phi4flow=${1:?usage: test_kill_resume.sh PHI4FLOW MPIEXEC}
 mpiexec=${2:?}
@@ -39,6 +40,11 @@ grep -q "continue with --resume" "$tmp/terminated.log" || { echo "FAIL: no resum
 "$mpiexec" -n 2 --oversubscribe "$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=2 \
   --hmc.output="$tmp/two_ranks.h5" > "$tmp/two_ranks.log"
 /usr/bin/python3 "$here/compare_ensembles.py" "$tmp/reference.h5" "$tmp/two_ranks.h5" "$records"
+# 3 ranks x 2 chains against 1 rank x 6 chains.
+"$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=6 --hmc.output="$tmp/six_chains.h5" > /dev/null
+"$mpiexec" -n 3 --oversubscribe "$phi4flow" hmc "${common[@]}" --hmc.chains_per_rank=2 \
+  --hmc.output="$tmp/three_ranks.h5" > /dev/null
+/usr/bin/python3 "$here/compare_ensembles.py" "$tmp/six_chains.h5" "$tmp/three_ranks.h5" "$records"
 # Resuming with other algorithm parameters or another seed would splice two different chains: refused.
 for change in hmc.leapfrog_steps=7 run.seed=99; do
   key=${change%%=*}

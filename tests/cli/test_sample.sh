@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Flow Metropolis-Hastings (phi4flow sample) on a tiny trained model: the chains do not depend on the proposal
-# batch size or on the number of ranks (bit for bit); a run killed with SIGKILL, or stopped by SIGTERM, and resumed
+# batch size or on the number of ranks (bit for bit: 1 rank x 4 chains = 2 ranks x 2, 1 rank x 6 = 3 ranks x 2); a run killed with SIGKILL, or stopped by SIGTERM, and resumed
 # equals an uninterrupted one record for record; a checkpoint for another lattice or coupling, a missing one and a
 # corrupt one are refused by name.
 set -euo pipefail
@@ -27,6 +27,12 @@ grep -q "done in" "$tmp/reference.log" || { echo "FAIL: reference run"; cat "$tm
 "$mpiexec" -n 2 --oversubscribe "$phi4flow" sample "${common[@]}" --sample.steps=$records --sample.chains_per_rank=2 \
   --sample.batch_size=64 --sample.output="$tmp/two_ranks.h5" > /dev/null
 /usr/bin/python3 "$here/compare_ensembles.py" "$tmp/reference.h5" "$tmp/two_ranks.h5" "$records"
+# 3 ranks x 2 chains (proposal batches of 5: rounds of 2 steps per chain, padded) against 1 rank x 6 chains.
+"$phi4flow" sample "${common[@]}" --sample.steps=$records --sample.chains_per_rank=6 --sample.batch_size=64 \
+  --sample.output="$tmp/six_chains.h5" > /dev/null
+"$mpiexec" -n 3 --oversubscribe "$phi4flow" sample "${common[@]}" --sample.steps=$records --sample.chains_per_rank=2 \
+  --sample.batch_size=5 --sample.output="$tmp/three_ranks.h5" > /dev/null
+/usr/bin/python3 "$here/compare_ensembles.py" "$tmp/six_chains.h5" "$tmp/three_ranks.h5" "$records"
 /usr/bin/python3 - "$tmp/reference.h5" "$tmp/flow.h5" <<'PY'
 import hashlib, os, sys
 os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
