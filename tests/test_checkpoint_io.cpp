@@ -12,29 +12,15 @@
 
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/checkpoint.hpp"
+#include "test_support.hpp"
 #include "io/hdf5.hpp"  // the private HDF5 wrapper: these tests inspect and damage checkpoint files
 
 namespace io = phi4flow::io;
 namespace fs = std::filesystem;
+using phi4flow::test::TempDir;
+using phi4flow::test::input_error_of;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "phi4flow_ckpt_XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot make a temporary directory");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 io::Checkpoint make_checkpoint(std::size_t n_parameters) {
   io::Checkpoint ckpt;
@@ -59,15 +45,6 @@ bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const phi4flow::InputError& e) {
-    return e.what();
-  }
-  return "(no InputError)";
-}
 
 std::string contents(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

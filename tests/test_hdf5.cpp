@@ -10,32 +10,13 @@
 #include <string>
 #include <type_traits>
 
+#include "test_support.hpp"
 #include "io/hdf5.hpp"
 #include "phi4flow/error.hpp"
 
 namespace io = phi4flow::io;
 namespace fs = std::filesystem;
-
-namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "phi4flow_hdf5_XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot make a temporary directory");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-}  // namespace
+using phi4flow::test::TempDir;
 
 TEST(Hdf5, AttributesOfEveryKindRoundTripAndReplace) {
   const TempDir dir;

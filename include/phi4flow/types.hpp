@@ -4,6 +4,7 @@
 
 #include <Kokkos_Core.hpp>
 #include <cstdint>
+#include <string>
 
 namespace phi4flow {
 
@@ -22,6 +23,11 @@ using BatchScalars = Kokkos::View<real_t*, MemSpace>;
 using ConstBatchScalars = Kokkos::View<const real_t*, MemSpace>;
 using HostFieldBatch = FieldBatch::HostMirror;
 using HostBatchScalars = BatchScalars::HostMirror;
+
+/// \brief Allocation properties for a View that is written before it is read: no fill with zeros.
+inline auto uninitialized(const std::string& label) {
+  return Kokkos::view_alloc(Kokkos::WithoutInitializing, label);
+}
 
 /// Math functions moved from Kokkos::Experimental to Kokkos in 3.7; kernels call them through here.
 namespace kmath {

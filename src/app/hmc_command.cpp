@@ -41,13 +41,9 @@ int hmc_command(const Environment& env, int argc, char** argv) {
                 "phi4flow hmc: L = %d, m2 = %g, lam = %g, %d chains on %d ranks, %lld trajectories per chain",
                 lattice.extent(), settings.action.m2, settings.action.lam, layout.n_chains, comm.size(),
                 static_cast<long long>(cfg.thermalisation) + cfg.trajectories);
-  run::EnsembleRunSettings run = ensemble_run_settings(cfg, cfg.trajectories, input, settings);
-  run.command = "hmc";
-  run.step_name = "trajectory";
-  run.updates_name = "trajectories";
-  run.headline = headline;
-  run.may_change_on_resume = {"trajectories"};
-  return run::run_ensemble(comm, sampler, lattice, std::move(layout), run);
+  return run::run_ensemble(comm, sampler, lattice, std::move(layout),
+                           ensemble_run_settings("hmc", "trajectory", "trajectories", headline, {"trajectories"}, cfg,
+                                                 cfg.trajectories, input, settings));
 }
 
 }  // namespace phi4flow::app

@@ -60,14 +60,10 @@ int sample_command(const Environment& env, int argc, char** argv) {
                 model->kind().c_str(), checkpoint_path.c_str(), static_cast<long long>(trained_steps),
                 lattice.extent(), settings.action.m2, settings.action.lam, layout.n_chains, comm.size(),
                 static_cast<long long>(cfg.thermalisation) + cfg.steps);
-  run::EnsembleRunSettings run = ensemble_run_settings(cfg, cfg.steps, input, settings);
-  run.command = "sample";
-  run.step_name = "step";
-  run.updates_name = "proposals";
-  run.headline = headline;
-  // The model is the same by content (checkpoint_sha256) wherever the file lies; the batch changes no result.
-  run.may_change_on_resume = {"steps", "batch_size", "checkpoint"};
-  return run::run_ensemble(comm, sampler, lattice, std::move(layout), run);
+  // A resumed run may sample the same model (by content: checkpoint_sha256) from another path, in other batches.
+  return run::run_ensemble(comm, sampler, lattice, std::move(layout),
+                           ensemble_run_settings("sample", "step", "proposals", headline,
+                                                 {"steps", "batch_size", "checkpoint"}, cfg, cfg.steps, input, settings));
 }
 
 }  // namespace phi4flow::app

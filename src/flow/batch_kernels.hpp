@@ -6,6 +6,11 @@
 
 namespace phi4flow::flow::detail {
 
+/// \brief Refuses (RuntimeError naming `what`) fields that are not batches of `sites` sites with one scalar per
+/// field: the argument check of every model's sample, invert and vector field.
+void require_same_batch(const char* what, int sites, const ConstFieldBatch& from, const ConstFieldBatch& to,
+                        const ConstBatchScalars& scalars);
+
 /// \brief out(b) -= x(b).
 void subtract(const BatchScalars& x, const BatchScalars& out);
 /// \brief sum_b [x(b) + y(b)].

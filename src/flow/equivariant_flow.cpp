@@ -17,16 +17,16 @@ namespace phi4flow::flow {
 namespace {
 
 FieldBatch scratch_fields(const std::string& name, int rows, int cols) {
-  return FieldBatch(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::" + name), rows, cols);
+  return FieldBatch(uninitialized("phi4flow::EquivariantFlow::" + name), rows, cols);
 }
 
 SpectrumBatch scratch_spectra(const std::string& name, int rows, int cols) {
-  return SpectrumBatch(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::" + name), rows,
+  return SpectrumBatch(uninitialized("phi4flow::EquivariantFlow::" + name), rows,
                        cols);
 }
 
 BatchScalars scratch_scalars(const std::string& name, int n) {
-  return BatchScalars(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::" + name), n);
+  return BatchScalars(uninitialized("phi4flow::EquivariantFlow::" + name), n);
 }
 
 void check_input(bool ok, const std::string& key, const std::string& what) {
@@ -88,7 +88,7 @@ struct EquivariantFlow::Workspace {
 struct EquivariantFlow::AdjointWorkspace {
   AdjointWorkspace(int L, int batch_size, int n_features, int n_reduced)
       : batch(batch_size),
-        stage_inputs(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::stage_inputs"), 3,
+        stage_inputs(uninitialized("phi4flow::EquivariantFlow::stage_inputs"), 3,
                      batch_size, L * L),
         stage_spectra{scratch_spectra("stage_spectra", batch_size * n_features, half_spectrum_size(L)),
                       scratch_spectra("stage_spectra", batch_size * n_features, half_spectrum_size(L)),
@@ -96,7 +96,7 @@ struct EquivariantFlow::AdjointWorkspace {
         phi_bar(scratch_fields("phi_bar", batch_size, L * L)),
         adjoint(scratch_fields("adjoint", batch_size, L * L)),
         adjoint_next(scratch_fields("adjoint_next", batch_size, L * L)),
-        partial(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::partial"), n_reduced,
+        partial(uninitialized("phi4flow::EquivariantFlow::partial"), n_reduced,
                 batch_size) {}
 
   FieldBatch stage_input(int i) const { return Kokkos::subview(stage_inputs, i, Kokkos::ALL, Kokkos::ALL); }
@@ -390,9 +390,7 @@ void EquivariantFlow::finish_theta_gradient(const ParameterView& grad) {
 
 void EquivariantFlow::sample(const ConstFieldBatch& z, const FieldBatch& phi, const BatchScalars& log_q) {
   const int batch = static_cast<int>(z.extent(0));
-  PHI4FLOW_CHECK(static_cast<int>(z.extent(1)) == sites_ && phi.extent(0) == z.extent(0) &&
-                     phi.extent(1) == z.extent(1) && log_q.extent(0) == z.extent(0),
-                 "EquivariantFlow::sample: z, phi and log_q must hold the same batch of L x L fields");
+  detail::require_same_batch("EquivariantFlow::sample", sites_, z, phi, log_q);
   Workspace& ws = workspace(batch);
   refresh_kernel_transforms();
   Kokkos::deep_copy(phi, z);
@@ -404,10 +402,8 @@ void EquivariantFlow::sample(const ConstFieldBatch& z, const FieldBatch& phi, co
 void EquivariantFlow::sample_with_score(const ConstFieldBatch& z, const FieldBatch& phi, const BatchScalars& log_q,
                                         const FieldBatch& score) {
   const int batch = static_cast<int>(z.extent(0));
-  PHI4FLOW_CHECK(static_cast<int>(z.extent(1)) == sites_ && phi.extent(0) == z.extent(0) &&
-                     phi.extent(1) == z.extent(1) && score.extent(0) == z.extent(0) &&
-                     score.extent(1) == z.extent(1) && log_q.extent(0) == z.extent(0),
-                 "EquivariantFlow::sample_with_score: z, phi, score and log_q must hold the same batch of L x L fields");
+  detail::require_same_batch("EquivariantFlow::sample_with_score", sites_, z, phi, log_q);
+  detail::require_same_batch("EquivariantFlow::sample_with_score (score)", sites_, z, score, log_q);
   Workspace& ws = workspace(batch);
   AdjointWorkspace& adj = adjoint_workspace(batch);
   ScoreWorkspace& sc = score_workspace(batch);
@@ -425,9 +421,7 @@ void EquivariantFlow::log_density(const ConstFieldBatch& phi, const BatchScalars
 
 void EquivariantFlow::invert(const ConstFieldBatch& phi, const FieldBatch& z, const BatchScalars& log_q) {
   const int batch = static_cast<int>(phi.extent(0));
-  PHI4FLOW_CHECK(static_cast<int>(phi.extent(1)) == sites_ && z.extent(0) == phi.extent(0) &&
-                     z.extent(1) == phi.extent(1) && log_q.extent(0) == phi.extent(0),
-                 "EquivariantFlow::invert: phi, z and log_q must hold the same batch of L x L fields");
+  detail::require_same_batch("EquivariantFlow::invert", sites_, phi, z, log_q);
   Workspace& ws = workspace(batch);
   refresh_kernel_transforms();
   Kokkos::deep_copy(z, phi);
@@ -455,7 +449,7 @@ double EquivariantFlow::do_loss_and_gradient(const ConstFieldBatch& z, const Phi
       trajectory_.extent(1) != static_cast<std::size_t>(batch)) {
     trajectory_ = decltype(trajectory_)();
     trajectory_ = decltype(trajectory_)(
-        Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::EquivariantFlow::trajectory"), steps, batch, sites_);
+        uninitialized("phi4flow::EquivariantFlow::trajectory"), steps, batch, sites_);
   }
   // phi after step n is trajectory_(n); the start of step 0 is z itself.
   auto start_of = [&](int n) -> ConstFieldBatch {
@@ -493,9 +487,7 @@ double EquivariantFlow::do_loss_and_gradient(const ConstFieldBatch& z, const Phi
 }
 
 void EquivariantFlow::vector_field(const ConstFieldBatch& phi, double t, const FieldBatch& g, const BatchScalars& div) {
-  PHI4FLOW_CHECK(static_cast<int>(phi.extent(1)) == sites_ && g.extent(0) == phi.extent(0) &&
-                     g.extent(1) == phi.extent(1) && div.extent(0) == phi.extent(0),
-                 "EquivariantFlow::vector_field: phi, g and div must hold the same batch of L x L fields");
+  detail::require_same_batch("EquivariantFlow::vector_field", sites_, phi, g, div);
   Workspace& ws = workspace(static_cast<int>(phi.extent(0)));
   refresh_kernel_transforms();
   prepare_time(time_weights(t));

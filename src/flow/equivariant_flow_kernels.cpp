@@ -3,6 +3,8 @@
 // h = cos(w p): h' = -w sin, h'' = -w^2 cos, dh/dw = -p sin, dh'/dw = -sin - w p cos; the constant has none.
 #include "equivariant_flow_kernels.hpp"
 
+#include "phi4flow/row_sums.hpp"
+
 namespace phi4flow::flow::detail {
 
 namespace {
@@ -62,32 +64,25 @@ void compute_features(const ConstFieldBatch& y, const ConstRealView& params, con
                       const FeatureSet& fs, const FieldBatch& features, const BatchScalars& div) {
   const int n = cols(y);
   const FeatureSet f_set = fs;
-  Kokkos::parallel_for(
-      "phi4flow::EquivariantFlow::features", Kokkos::TeamPolicy<ExecSpace>(rows(y), Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Team& team) {
-        const int b = team.league_rank();
+  for_each_row_sum(
+      "phi4flow::EquivariantFlow::features", rows(y), n,
+      KOKKOS_LAMBDA(const int b, const int x, double& partial) {
         const int F = f_set.frequencies, nf = f_set.features;
-        double sum = 0.0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, n),
-            [&](const int x, double& partial) {
-              const double p = y(b, x);
-              for (int f = 0; f < F; ++f) {
-                const double w = params(f_set.omega_offset + f);
-                double s, c;
-                sin_cos(w * p, f_set.single_precision_sincos, s, c);
-                features(b * nf + f, x) = s;
-                partial += w0(f) * w * c;
-                if (f_set.sign_breaking) {
-                  features(b * nf + F + f, x) = c;
-                  partial -= w0(F + f) * w * s;
-                }
-              }
-              if (f_set.sign_breaking) features(b * nf + 2 * F, x) = 1.0;
-            },
-            sum);
-        Kokkos::single(Kokkos::PerTeam(team), [&]() { div(b) = sum; });
-      });
+        const double p = y(b, x);
+        for (int f = 0; f < F; ++f) {
+          const double w = params(f_set.omega_offset + f);
+          double s, c;
+          sin_cos(w * p, f_set.single_precision_sincos, s, c);
+          features(b * nf + f, x) = s;
+          partial += w0(f) * w * c;
+          if (f_set.sign_breaking) {
+            features(b * nf + F + f, x) = c;
+            partial -= w0(F + f) * w * s;
+          }
+        }
+        if (f_set.sign_breaking) features(b * nf + 2 * F, x) = 1.0;
+      },
+      KOKKOS_LAMBDA(const int b, const double sum) { div(b) = sum; });
 }
 
 void combine_spectra(const SpectrumBatch& spectra, const SpectrumBatch& stage_kernel, int features,

@@ -20,7 +20,7 @@ void check_input(bool ok, const std::string& key, const std::string& what) {
 }
 
 detail::Activations activations(const std::string& name, int batch, int channels, int sites) {
-  return detail::Activations(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::RealNvp::" + name), batch,
+  return detail::Activations(uninitialized("phi4flow::RealNvp::" + name), batch,
                              channels, sites);
 }
 
@@ -33,8 +33,8 @@ struct RealNvp::Workspace {
       : batch(batch_size),
         st(activations("st", batch_size, 2, sites)),
         st_bar(activations("st_bar", batch_size, 2, sites)),
-        adjoint(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::RealNvp::adjoint"), batch_size, sites),
-        state(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::RealNvp::state"), batch_size, sites),
+        adjoint(uninitialized("phi4flow::RealNvp::adjoint"), batch_size, sites),
+        state(uninitialized("phi4flow::RealNvp::state"), batch_size, sites),
         log_det("phi4flow::RealNvp::log_det", batch_size),
         ell("phi4flow::RealNvp::ell", batch_size),
         action("phi4flow::RealNvp::action", batch_size) {
@@ -146,9 +146,7 @@ void RealNvp::network_vjp(Workspace& ws, int layer, const ConstFieldBatch& x, co
 }
 
 void RealNvp::sample(const ConstFieldBatch& z, const FieldBatch& phi, const BatchScalars& log_q) {
-  PHI4FLOW_CHECK(static_cast<int>(z.extent(1)) == sites_ && phi.extent(0) == z.extent(0) &&
-                     phi.extent(1) == z.extent(1) && log_q.extent(0) == z.extent(0),
-                 "RealNvp::sample: z, phi and log_q must hold the same batch of L x L fields");
+  detail::require_same_batch("RealNvp::sample", sites_, z, phi, log_q);
   Workspace& ws = workspace(static_cast<int>(z.extent(0)));
   Kokkos::deep_copy(phi, z);
   Kokkos::deep_copy(ws.log_det, 0.0);
@@ -165,9 +163,7 @@ void RealNvp::log_density(const ConstFieldBatch& phi, const BatchScalars& log_q)
 }
 
 void RealNvp::invert(const ConstFieldBatch& phi, const FieldBatch& z, const BatchScalars& log_q) {
-  PHI4FLOW_CHECK(static_cast<int>(phi.extent(1)) == sites_ && z.extent(0) == phi.extent(0) &&
-                     z.extent(1) == phi.extent(1) && log_q.extent(0) == phi.extent(0),
-                 "RealNvp::invert: phi, z and log_q must hold the same batch of L x L fields");
+  detail::require_same_batch("RealNvp::invert", sites_, phi, z, log_q);
   Workspace& ws = workspace(static_cast<int>(phi.extent(0)));
   Kokkos::deep_copy(z, phi);
   Kokkos::deep_copy(ws.log_det, 0.0);
@@ -194,7 +190,7 @@ double RealNvp::do_loss_and_gradient(const ConstFieldBatch& z, const Phi4Action&
       layer_outputs_.extent(1) != static_cast<std::size_t>(batch)) {
     layer_outputs_ = decltype(layer_outputs_)();
     layer_outputs_ = decltype(layer_outputs_)(
-        Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::RealNvp::layer_outputs"), layers, batch, sites_);
+        uninitialized("phi4flow::RealNvp::layer_outputs"), layers, batch, sites_);
   }
   // The output of layer l is layer_outputs_(l), the input of layer l + 1; layer 0 reads z.
   auto output_of = [&](int l) -> FieldBatch { return Kokkos::subview(layer_outputs_, l, Kokkos::ALL, Kokkos::ALL); };

@@ -3,6 +3,8 @@
 // accumulator per output channel in registers.
 #include "real_nvp_kernels.hpp"
 
+#include "phi4flow/row_sums.hpp"
+
 namespace phi4flow::flow::detail {
 
 // Not an unnamed namespace: nvcc refuses device lambdas in functions with internal linkage.
@@ -179,25 +181,18 @@ void conv_from_hidden(const ConstActivations& act, const ConstRealView& params, 
 void couple(const ConstFieldBatch& x, const ConstActivations& st, int frozen_parity, int L, bool inverse,
             const FieldBatch& y, const BatchScalars& log_det) {
   const int N = L * L;
-  Kokkos::parallel_for(
-      "phi4flow::RealNvp::couple", Kokkos::TeamPolicy<ExecSpace>(static_cast<int>(x.extent(0)), Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Team& team) {
-        const int b = team.league_rank();
-        double sum = 0.0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, N),
-            [&](const int s, double& partial) {
-              if (is_frozen(s, L, frozen_parity)) {
-                y(b, s) = x(b, s);
-                return;
-              }
-              const double scale = kmath::tanh(st(b, 0, s)), shift = st(b, 1, s);
-              y(b, s) = inverse ? (x(b, s) - shift) * kmath::exp(-scale) : x(b, s) * kmath::exp(scale) + shift;
-              partial += scale;
-            },
-            sum);
-        Kokkos::single(Kokkos::PerTeam(team), [&]() { log_det(b) += sum; });
-      });
+  for_each_row_sum(
+      "phi4flow::RealNvp::couple", static_cast<int>(x.extent(0)), N,
+      KOKKOS_LAMBDA(const int b, const int s, double& partial) {
+        if (is_frozen(s, L, frozen_parity)) {
+          y(b, s) = x(b, s);
+          return;
+        }
+        const double scale = kmath::tanh(st(b, 0, s)), shift = st(b, 1, s);
+        y(b, s) = inverse ? (x(b, s) - shift) * kmath::exp(-scale) : x(b, s) * kmath::exp(scale) + shift;
+        partial += scale;
+      },
+      KOKKOS_LAMBDA(const int b, const double sum) { log_det(b) += sum; });
 }
 
 void couple_vjp(const ConstFieldBatch& x, const ConstActivations& st, int frozen_parity, int L,

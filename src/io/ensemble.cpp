@@ -18,6 +18,7 @@
 #include "phi4flow/error.hpp"
 #include "hdf5.hpp"
 #include "phi4flow/parallel/communicator.hpp"
+#include "phi4flow/types.hpp"
 
 namespace phi4flow::io {
 
@@ -555,7 +556,7 @@ Ensemble read_ensemble(const std::string& path, bool read_fields) {
     const auto records = static_cast<std::size_t>(ens.n_records);
     const auto l = static_cast<std::size_t>(ens.L);
     const auto alloc = [](const std::string& label) {
-      return Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::io::Ensemble::" + label);
+      return uninitialized("phi4flow::io::Ensemble::" + label);
     };
     ens.step = HostSteps(alloc("step"), chains, records);
     ens.gc = HostReals3(alloc("gc"), chains, records, l);

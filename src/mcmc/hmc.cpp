@@ -4,6 +4,7 @@
 #include <string>
 
 #include "phi4flow/error.hpp"
+#include "phi4flow/row_sums.hpp"
 
 namespace phi4flow {
 
@@ -19,13 +20,12 @@ Hmc::Hmc(const Phi4Action& action, const HmcParams& params, std::uint32_t seed, 
     : action_(action), params_(params), seed_(seed), first_chain_(first_chain), n_chains_(n_chains) {
   PHI4FLOW_CHECK(params.leapfrog_steps >= 1 && params.trajectory_length > 0.0, "invalid HMC parameters");
   const int n_sites = action.lattice().volume();
-  const auto uninit = [](const std::string& label) { return Kokkos::view_alloc(Kokkos::WithoutInitializing, label); };
-  pi_ = FieldBatch(uninit("phi4flow::Hmc::pi"), n_chains, n_sites);
-  phi_start_ = FieldBatch(uninit("phi4flow::Hmc::phi_start"), n_chains, n_sites);
-  H_start_ = BatchScalars(uninit("phi4flow::Hmc::H_start"), n_chains);
-  H_end_ = BatchScalars(uninit("phi4flow::Hmc::H_end"), n_chains);
-  delta_H_ = BatchScalars(uninit("phi4flow::Hmc::delta_H"), n_chains);
-  accepted_ = Kokkos::View<int*, MemSpace>(uninit("phi4flow::Hmc::accepted"), n_chains);
+  pi_ = FieldBatch(uninitialized("phi4flow::Hmc::pi"), n_chains, n_sites);
+  phi_start_ = FieldBatch(uninitialized("phi4flow::Hmc::phi_start"), n_chains, n_sites);
+  H_start_ = BatchScalars(uninitialized("phi4flow::Hmc::H_start"), n_chains);
+  H_end_ = BatchScalars(uninitialized("phi4flow::Hmc::H_end"), n_chains);
+  delta_H_ = BatchScalars(uninitialized("phi4flow::Hmc::delta_H"), n_chains);
+  accepted_ = Kokkos::View<int*, MemSpace>(uninitialized("phi4flow::Hmc::accepted"), n_chains);
 }
 
 void Hmc::initial_fields(const FieldBatch& phi) const {
@@ -39,17 +39,10 @@ void Hmc::initial_fields(const FieldBatch& phi) const {
 void Hmc::hamiltonian(const ConstFieldBatch& phi, const ConstFieldBatch& pi, const BatchScalars& H) const {
   action_.action(phi, H);
   const int n_sites = static_cast<int>(pi.extent(1));
-  using Team = Kokkos::TeamPolicy<ExecSpace>::member_type;
-  Kokkos::parallel_for(
-      "phi4flow::Hmc::kinetic", Kokkos::TeamPolicy<ExecSpace>(static_cast<int>(pi.extent(0)), Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Team& team) {
-        const int b = team.league_rank();
-        double kinetic = 0.0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, n_sites), [&](const int s, double& sum) { sum += pi(b, s) * pi(b, s); },
-            kinetic);
-        Kokkos::single(Kokkos::PerTeam(team), [&]() { H(b) += 0.5 * kinetic; });
-      });
+  for_each_row_sum(
+      "phi4flow::Hmc::kinetic", static_cast<int>(pi.extent(0)), n_sites,
+      KOKKOS_LAMBDA(const int b, const int s, double& sum) { sum += pi(b, s) * pi(b, s); },
+      KOKKOS_LAMBDA(const int b, const double kinetic) { H(b) += 0.5 * kinetic; });
 }
 
 void Hmc::leapfrog(const FieldBatch& phi, const FieldBatch& pi, double eps, int n_steps) {

@@ -10,28 +10,41 @@ Communicator::Communicator(MPI_Comm comm) : comm_(comm) {
   MPI_Comm_size(comm_, &size_);
 }
 
+namespace {
+template <class T>
+MPI_Datatype mpi_type();
+template <>
+MPI_Datatype mpi_type<int>() {
+  return MPI_INT;
+}
+template <>
+MPI_Datatype mpi_type<long long>() {
+  return MPI_LONG_LONG;
+}
+template <>
+MPI_Datatype mpi_type<double>() {
+  return MPI_DOUBLE;
+}
+
+template <class T>
+T all_reduce(MPI_Comm comm, T value, MPI_Op op) {
+  T result{};
+  MPI_Allreduce(&value, &result, 1, mpi_type<T>(), op, comm);
+  return result;
+}
+}  // namespace
+
 long long Communicator::sum(long long value) const {
-  long long total = 0;
-  MPI_Allreduce(&value, &total, 1, MPI_LONG_LONG, MPI_SUM, comm_);
-  return total;
+  return all_reduce(comm_, value, MPI_SUM);
 }
-
 double Communicator::sum(double value) const {
-  double total = 0.0;
-  MPI_Allreduce(&value, &total, 1, MPI_DOUBLE, MPI_SUM, comm_);
-  return total;
+  return all_reduce(comm_, value, MPI_SUM);
 }
-
 int Communicator::max(int value) const {
-  int result = 0;
-  MPI_Allreduce(&value, &result, 1, MPI_INT, MPI_MAX, comm_);
-  return result;
+  return all_reduce(comm_, value, MPI_MAX);
 }
-
 double Communicator::max(double value) const {
-  double result = 0.0;
-  MPI_Allreduce(&value, &result, 1, MPI_DOUBLE, MPI_MAX, comm_);
-  return result;
+  return all_reduce(comm_, value, MPI_MAX);
 }
 
 void Communicator::max(int* values, int n) const {

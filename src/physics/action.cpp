@@ -4,6 +4,7 @@
 #include <string>
 
 #include "phi4flow/error.hpp"
+#include "phi4flow/row_sums.hpp"
 
 namespace phi4flow {
 
@@ -21,42 +22,36 @@ Phi4Action::Phi4Action(const Lattice& lattice, const Couplings& couplings) : lat
 void Phi4Action::action(const ConstFieldBatch& phi, const BatchScalars& S) const {
   const int L = lattice_.extent();
   const Couplings c = couplings_;
-  using Team = Kokkos::TeamPolicy<ExecSpace>::member_type;
-  Kokkos::parallel_for(
-      "phi4flow::Phi4Action::action", Kokkos::TeamPolicy<ExecSpace>(static_cast<int>(phi.extent(0)), Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Team& team) {
-        const int b = team.league_rank();
-        double sum = 0.0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, L),
-            [&](const int x1, double& partial) {
-              for (int x2 = 0; x2 < L; ++x2) partial += site_action(L, c, phi, b, x1, x2);
-            },
-            sum);
-        Kokkos::single(Kokkos::PerTeam(team), [&]() { S(b) = sum; });
-      });
+  for_each_row_sum(
+      "phi4flow::Phi4Action::action", static_cast<int>(phi.extent(0)), L,
+      KOKKOS_LAMBDA(const int b, const int x1, double& partial) {
+        for (int x2 = 0; x2 < L; ++x2) partial += site_action(L, c, phi, b, x1, x2);
+      },
+      KOKKOS_LAMBDA(const int b, const double sum) { S(b) = sum; });
 }
 
-void Phi4Action::force(const ConstFieldBatch& phi, const FieldBatch& dS) const {
-  const int L = lattice_.extent();
-  const Couplings c = couplings_;
+namespace {
+/// update(out(b, x), dS/dphi(x)) at every site of every field: the force written or accumulated in one pass.
+template <class Update>
+void for_each_site_force(const char* label, const Lattice& lattice, const Couplings& c, const ConstFieldBatch& phi,
+                         const FieldBatch& out, const Update& update) {
+  const int L = lattice.extent();
   Kokkos::parallel_for(
-      "phi4flow::Phi4Action::force",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {static_cast<int>(phi.extent(0)), L, L}),
+      label, Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {static_cast<int>(phi.extent(0)), L, L}),
       KOKKOS_LAMBDA(const int b, const int x1, const int x2) {
-        dS(b, x1 * L + x2) = site_force(L, c, phi, b, x1, x2);
+        update(out(b, x1 * L + x2), Phi4Action::site_force(L, c, phi, b, x1, x2));
       });
+}
+}  // namespace
+
+void Phi4Action::force(const ConstFieldBatch& phi, const FieldBatch& dS) const {
+  for_each_site_force("phi4flow::Phi4Action::force", lattice_, couplings_, phi, dS,
+                      KOKKOS_LAMBDA(double& out, const double f) { out = f; });
 }
 
 void Phi4Action::accumulate_force(const ConstFieldBatch& phi, double scale, const FieldBatch& out) const {
-  const int L = lattice_.extent();
-  const Couplings c = couplings_;
-  Kokkos::parallel_for(
-      "phi4flow::Phi4Action::accumulate_force",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {static_cast<int>(phi.extent(0)), L, L}),
-      KOKKOS_LAMBDA(const int b, const int x1, const int x2) {
-        out(b, x1 * L + x2) += scale * site_force(L, c, phi, b, x1, x2);
-      });
+  for_each_site_force("phi4flow::Phi4Action::accumulate_force", lattice_, couplings_, phi, out,
+                      KOKKOS_LAMBDA(double& o, const double f) { o += scale * f; });
 }
 
 }  // namespace phi4flow

@@ -9,7 +9,7 @@ namespace phi4flow {
 
 ObservableMeter::ObservableMeter(const Lattice& lattice, int batch)
     : lattice_(lattice),
-      slices_(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::ObservableMeter::slices"), batch,
+      slices_(uninitialized("phi4flow::ObservableMeter::slices"), batch,
               lattice.extent()) {}
 
 void ObservableMeter::measure(const ConstFieldBatch& phi, const ConstBatchScalars& S, const ObservableScalars& scalars,

@@ -8,7 +8,7 @@ namespace phi4flow::run {
 namespace {
 template <class View, class... Extents>
 View uninit(const std::string& label, Extents... extents) {
-  return View(Kokkos::view_alloc(Kokkos::WithoutInitializing, "phi4flow::DeviceRecordBlock::" + label), extents...);
+  return View(uninitialized("phi4flow::DeviceRecordBlock::" + label), extents...);
 }
 }  // namespace
 

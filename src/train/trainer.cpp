@@ -31,11 +31,10 @@ Trainer::Trainer(flow::Model& model, const Phi4Action& action, const TrainerSett
   std::tie(first_sample_, local_batch_) = share(settings.batch_size, rank, n_ranks);
   PHI4FLOW_CHECK(local_batch_ > 0, "every rank needs at least one sample of the batch");
   const int n_sites = action.lattice().volume();
-  const auto uninit = [](const std::string& label) { return Kokkos::view_alloc(Kokkos::WithoutInitializing, label); };
-  z_ = FieldBatch(uninit("phi4flow::Trainer::z"), local_batch_, n_sites);
-  phi_ = FieldBatch(uninit("phi4flow::Trainer::phi"), local_batch_, n_sites);
-  log_q_ = BatchScalars(uninit("phi4flow::Trainer::log_q"), local_batch_);
-  S_ = BatchScalars(uninit("phi4flow::Trainer::S"), local_batch_);
+  z_ = FieldBatch(uninitialized("phi4flow::Trainer::z"), local_batch_, n_sites);
+  phi_ = FieldBatch(uninitialized("phi4flow::Trainer::phi"), local_batch_, n_sites);
+  log_q_ = BatchScalars(uninitialized("phi4flow::Trainer::log_q"), local_batch_);
+  S_ = BatchScalars(uninitialized("phi4flow::Trainer::S"), local_batch_);
   grad_and_loss_ = flow::ParameterView("phi4flow::Trainer::grad_and_loss", model.parameters().extent(0) + 1);
 }
 
