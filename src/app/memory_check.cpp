@@ -180,9 +180,7 @@ MemoryEstimate estimate_memory(const io::Settings& settings, const std::string& 
 
 int ranks_on_node(int n_ranks) {
   const int ranks = std::max(n_ranks, 1);
-  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}) {
-    const char* value = std::getenv(name);
-    if (!value) continue;
+  if (const char* value = std::getenv("SLURM_NTASKS_PER_NODE")) {
     char* end = nullptr;
     const long n = std::strtol(value, &end, 10);
     if (end != value && n >= 1) return static_cast<int>(std::min<long>(n, ranks));

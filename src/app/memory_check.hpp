@@ -35,9 +35,10 @@ struct MemoryEstimate {
 /// solver-error (its --samples). Commands without a large allocation return no parts.
 MemoryEstimate estimate_memory(const io::Settings& settings, const std::string& command, int n_ranks, int samples = 0);
 
-/// \brief Ranks of this job on this node. Taken from the launcher's environment (OMPI_COMM_WORLD_LOCAL_SIZE of
-/// Open MPI, MPI_LOCALNRANKS of MPICH, SLURM_NTASKS_PER_NODE of SLURM), else assumed to be all `n_ranks` (an
-/// over-estimate on several nodes); at most n_ranks.
+/// \brief Ranks of this job on this node: SLURM_NTASKS_PER_NODE if the job runs under SLURM, else all `n_ranks`
+/// (an over-estimate when a job spans several nodes); at most n_ranks. The exact count would come from the
+/// communicator (a shared-memory split of the world); that belongs in parallel/, which this layer may not
+/// bypass, and is left for later.
 int ranks_on_node(int n_ranks);
 
 /// \brief Bytes this process may still allocate: MemAvailable of /proc/meminfo, lowered to the room left under
