@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How much float32 would move log q of a trained equivariant flow (docs/flow.md, "Faster steps").
 
-An independent NumPy/SciPy re-implementation of the flow's forward pass (math.md Section 3: D4-orbit kernel,
+An independent NumPy/SciPy re-implementation of the flow's forward pass (paper Section 3, docs/flow.md: D4-orbit kernel,
 hat time basis, sin features, FFT convolution, analytic divergence, classical RK4) in which the vector field, or
 everything, can be evaluated in float32. It first checks itself against phi4flow's own log q (from a
 `phi4flow symmetry --output` file and its ensemble), then compares float32 with float64 on fresh latent samples

@@ -49,7 +49,7 @@ std::string format_table(const EnsembleAnalysis& r) {
   estimate_rows(out, r.chain, r.L, "jackknife errors");
   if (r.proposals) {
     std::snprintf(line, sizeof line,
-                  "proposals: %ld, ESS %.4f (math.md Eq. 10); reweighted from them (sum w O / sum w):\n",
+                  "proposals: %ld, ESS %.4f (paper Eq. 10); reweighted from them (sum w O / sum w):\n",
                   r.proposals->n, r.proposals->ess);
     out << line;
     estimate_rows(out, r.proposals->reweighted, r.L, "jackknife errors (reweighted)");

@@ -18,7 +18,7 @@ int hmc_command(const Environment& env, int argc, char** argv) {
   io::validate(settings.run);
   io::validate(cfg);
   const Communicator& comm = env.comm();
-  comm.check_on_root([&] { check_memory(settings, "hmc", env.size()); });
+  comm.check_on_root([&] { check_memory(settings, "hmc", env.size(), env.ranks_on_node()); });
   const Lattice lattice(settings.lattice.L);
   const Phi4Action action(lattice, Couplings{settings.action.m2, settings.action.lam});
   comm.check_on_root([&] { io::check_output_path("hmc.output", cfg.output, input.force, input.resume); });

@@ -178,16 +178,6 @@ MemoryEstimate estimate_memory(const io::Settings& settings, const std::string& 
   return estimate;
 }
 
-int ranks_on_node(int n_ranks) {
-  const int ranks = std::max(n_ranks, 1);
-  if (const char* value = std::getenv("SLURM_NTASKS_PER_NODE")) {
-    char* end = nullptr;
-    const long n = std::strtol(value, &end, 10);
-    if (end != value && n >= 1) return static_cast<int>(std::min<long>(n, ranks));
-  }
-  return ranks;
-}
-
 namespace {
 
 /// A number from the first line of a file (cgroup files), or -1 if absent or "max".
@@ -247,11 +237,12 @@ std::string format_bytes(double bytes) {
   return text;
 }
 
-void check_memory(const io::Settings& settings, const std::string& command, int n_ranks, int samples) {
+void check_memory(const io::Settings& settings, const std::string& command, int n_ranks, int ranks_on_node,
+                  int samples) {
   const MemoryEstimate estimate = estimate_memory(settings, command, n_ranks, samples);
   if (estimate.parts.empty()) return;
   const bool serial = command == "solver-error" || command == "symmetry";  // rank 0 does the work
-  const int local = serial ? 1 : ranks_on_node(n_ranks);
+  const int local = serial ? 1 : std::max(1, ranks_on_node);
   const double per_rank = estimate.per_rank(), needed = per_rank * local;
   const double available = available_memory_bytes();
   if (available <= 0.0 || needed <= available) return;

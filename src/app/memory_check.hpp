@@ -35,12 +35,6 @@ struct MemoryEstimate {
 /// solver-error (its --samples). Commands without a large allocation return no parts.
 MemoryEstimate estimate_memory(const io::Settings& settings, const std::string& command, int n_ranks, int samples = 0);
 
-/// \brief Ranks of this job on this node: SLURM_NTASKS_PER_NODE if the job runs under SLURM, else all `n_ranks`
-/// (an over-estimate when a job spans several nodes); at most n_ranks. The exact count would come from the
-/// communicator (a shared-memory split of the world); that belongs in parallel/, which this layer may not
-/// bypass, and is left for later.
-int ranks_on_node(int n_ranks);
-
 /// \brief Bytes this process may still allocate: MemAvailable of /proc/meminfo, lowered to the room left under
 /// a cgroup memory limit (containers, SLURM jobs) if there is one; sysconf's available pages otherwise. 0 if
 /// unknown (then nothing is refused).
@@ -51,11 +45,13 @@ int ranks_on_node(int n_ranks);
 double available_memory_bytes();
 
 /// \brief Throws InputError, with the estimate, what is available and the keys of the largest part, if the
-/// ranks of `command` on this node would need more memory than is available. Call it right after the command's
+/// `ranks_on_node` ranks of `command` on this node (Environment::ranks_on_node) would need more memory than is
+/// available. Call it right after the command's
 /// io::validate calls, before the lattice, the model or any field is allocated; run it on rank 0 through
 /// check_on_root so that every rank stops alike. solver-error and symmetry run on rank 0 only, so they count
 /// one rank per node.
-void check_memory(const io::Settings& settings, const std::string& command, int n_ranks, int samples = 0);
+void check_memory(const io::Settings& settings, const std::string& command, int n_ranks, int ranks_on_node,
+                  int samples = 0);
 
 /// \brief "1.5 GB", "320 MB", "12 kB": bytes for a message.
 std::string format_bytes(double bytes);

@@ -26,7 +26,7 @@ int sample_command(const Environment& env, int argc, char** argv) {
   io::validate(settings.run);
   io::validate(cfg);
   const Communicator& comm = env.comm();
-  comm.check_on_root([&] { check_memory(settings, "sample", env.size()); });
+  comm.check_on_root([&] { check_memory(settings, "sample", env.size(), env.ranks_on_node()); });
   const std::string checkpoint_path = checkpoint_flag.empty() ? settings.train.checkpoint : checkpoint_flag;
   if (checkpoint_path.empty())
     throw InputError("no trained model: set train.checkpoint in the input file or pass --checkpoint FILE");

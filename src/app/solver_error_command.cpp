@@ -87,7 +87,7 @@ int solver_error_command(const Environment& env, int argc, char** argv) {
                      ": solver-error measures the ODE solver's error, and only equivariant_cnf has one (the log q of " +
                      "a coupling flow is exact)");
   }
-  check_memory(settings, "solver-error", 1, samples);
+  check_memory(settings, "solver-error", 1, 1, samples);
   if (env.rank() != 0) return 0;  // a quick serial check
 
   const SolverError e =

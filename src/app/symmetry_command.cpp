@@ -104,7 +104,7 @@ int symmetry_command(const Environment& env, int argc, char** argv) {
     throw InputError("no trained model: set train.checkpoint in the input file or pass --checkpoint FILE");
   if (ensemble_path.empty()) throw InputError("--ensemble is required: an hmc or sample output with stored fields");
   if (configs < 1) throw InputError("--configs must be at least 1, got " + std::to_string(configs));
-  check_memory(settings, "symmetry", 1);  // before the lattice images are allocated
+  check_memory(settings, "symmetry", 1, 1);  // before the lattice images are allocated
   if (!output.empty()) io::check_output_path("--output", output, input.force, false);
   if (env.rank() != 0) return 0;  // a serial measurement
 

@@ -131,7 +131,7 @@ int train_command(const Environment& env, int argc, char** argv) {
   io::validate(settings.run);
   io::validate(train, env.size());
   const Communicator& comm = env.comm();
-  comm.check_on_root([&] { check_memory(settings, "train", env.size()); });
+  comm.check_on_root([&] { check_memory(settings, "train", env.size(), env.ranks_on_node()); });
   const Lattice lattice(settings.lattice.L);
   const Phi4Action action(lattice, Couplings{settings.action.m2, settings.action.lam});
   const io::Settings model_settings = training_model_settings(settings);

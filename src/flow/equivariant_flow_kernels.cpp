@@ -1,4 +1,4 @@
-// The pointwise and k-space Kokkos kernels of EquivariantFlow (math.md Sections 3 and 4). Feature
+// The pointwise and k-space Kokkos kernels of EquivariantFlow (paper Section 3; docs/flow.md). Feature
 // derivatives, for h = sin(w p): h' = w cos, h'' = -w^2 sin, dh/dw = p cos, dh'/dw = cos - w p sin; for
 // h = cos(w p): h' = -w sin, h'' = -w^2 cos, dh/dw = -p sin, dh'/dw = -sin - w p cos; the constant has none.
 #include "equivariant_flow_kernels.hpp"

@@ -12,6 +12,12 @@ Lattice::Lattice(int L) : L_(L) {
   if (L < 2) {
     throw InputError("lattice.L = " + std::to_string(L) + " is too small: the lattice needs L >= 2");
   }
+  // Sites are indexed by int (and 8 L^2 symmetry images with them): L^2 must fit with room to spare.
+  constexpr int max_extent = 46340;  // floor(sqrt(2^31 - 1))
+  if (L > max_extent) {
+    throw InputError("lattice.L = " + std::to_string(L) + " is too large: site indices are 32-bit, so L <= " +
+                     std::to_string(max_extent));
+  }
 }
 
 std::vector<LatticeSymmetry> Lattice::symmetries() const {

@@ -3,10 +3,8 @@
 # the key or path at fault; no output file is created.
 set -uo pipefail
 phi4flow=${1:?usage: test_bad_input.sh PHI4FLOW}
-here=$(cd "$(dirname "$0")" && pwd)
-input=$here/../../input/quickstart.ini
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/common.sh"
+input=$inputs/quickstart.ini
 failures=0
 
 # expect_error "what" "text the message must contain" args...

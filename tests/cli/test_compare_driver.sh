@@ -4,10 +4,8 @@
 # when run again, and tools/plot_comparison.py turns the results into its table and figures.
 set -euo pipefail
 phi4flow=${1:?usage: test_compare_driver.sh PHI4FLOW}
-here=$(cd "$(dirname "$0")" && pwd)
+source "$(dirname "$0")/common.sh"
 tools=$here/../../tools
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 export PHI4FLOW=$phi4flow SIZES=6 BUDGET=3 MH_STEPS=200 OUT=$tmp/compare
 bash "$tools/compare_models.sh" cnf sign_breaking realnvp > "$tmp/driver.log"
 for model in cnf sign_breaking realnvp; do

@@ -4,9 +4,7 @@
 # (non-finite loss).
 set -euo pipefail
 phi4flow=${1:?usage: test_divergence.sh PHI4FLOW}
-here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/common.sh"
 sed "s#@OUT@#$tmp#" "$here/reference_run.ini" > "$tmp/in.ini"
 failures=0
 expect_stop() {  # expect_stop NAME REGEX command...

@@ -6,11 +6,8 @@
 set -euo pipefail
 phi4flow=${1:?usage: test_kill_resume.sh PHI4FLOW MPIEXEC}
 mpiexec=${2:?}
-here=$(cd "$(dirname "$0")" && pwd)
-input=$here/../../input/quickstart.ini
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+source "$(dirname "$0")/common.sh"
+input=$inputs/quickstart.ini
 common=(--config "$input" --lattice.L=12 --action.lam=5.276 --hmc.thermalisation=100 --hmc.trajectories=6000
         --hmc.measure_every=5 --hmc.flush_every=40 --run.progress_interval=0.05)
 records=1200

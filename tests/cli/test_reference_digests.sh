@@ -11,10 +11,7 @@
 set -euo pipefail
 phi4flow=${1:?usage: test_reference_digests.sh PHI4FLOW MPIEXEC}
 mpiexec=${2:?}
-here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+source "$(dirname "$0")/common.sh"
 sed "s#@OUT@#$tmp#" "$here/reference_run.ini" > "$tmp/in.ini"
 "$phi4flow" train --config "$tmp/in.ini" > "$tmp/train.log"
 "$phi4flow" sample --config "$tmp/in.ini" > "$tmp/sample.log"

@@ -6,10 +6,8 @@
 # every image and the model's identity.
 set -euo pipefail
 phi4flow=${1:?usage: test_symmetry.sh PHI4FLOW}
-here=$(cd "$(dirname "$0")" && pwd)
-input=$here/../../input/L6.ini
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/common.sh"
+input=$inputs/L6.ini
 common=(--config "$input" --lattice.L=4 --flow.time_basis=4 --flow.frequencies=3 --flow.ode_steps=6
         --flow.coupling_layers=4 --flow.hidden_channels=4)
 "$phi4flow" hmc "${common[@]}" --hmc.thermalisation=50 --hmc.trajectories=200 --hmc.chains_per_rank=2 \

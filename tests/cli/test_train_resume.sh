@@ -6,11 +6,8 @@
 set -euo pipefail
 phi4flow=${1:?usage: test_train_resume.sh PHI4FLOW MPIEXEC}
 mpiexec=${2:?}
-here=$(cd "$(dirname "$0")" && pwd)
-input=$here/../../input/L6.ini
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+source "$(dirname "$0")/common.sh"
+input=$inputs/L6.ini
 base=(--config "$input" --lattice.L=4 --flow.time_basis=4 --flow.ode_steps=6 --train.ess_every=5
       --train.ess_samples=16 --train.checkpoint_every=7)
 # The training solver is pinned, whatever the input file chooses, so that the refusals below can change it.

@@ -1,7 +1,7 @@
-// Analysis of an ensemble file (math.md Section 2): means of the per-configuration observables, chi2, the
+// Analysis of an ensemble file (docs/file-format.md, "Analysis results"): means of the per-configuration observables, chi2, the
 // connected correlators G(x) and Gc(t), and the pole mass m_p, with Gamma-method errors (Wolff) over all
 // chains as replicas, and binned-jackknife errors of the derived quantities as a cross-check. For flow
-// Metropolis-Hastings ensembles also the effective sample size of the raw proposals (math.md Eq. 10) and every
+// Metropolis-Hastings ensembles also the effective sample size of the raw proposals (paper Eq. 10) and every
 // estimate reweighted from them (<O> = sum w O / sum w).
 //
 // The result is data: one EnsembleAnalysis, rendered by the writers of analysis/report.hpp (text table,
@@ -35,7 +35,7 @@ struct Estimates {
   std::vector<std::pair<std::string, Estimate>> observables;
   Estimate chi2;  ///< N (<M^2> - <M>^2), N = L^2
   double chi2_jackknife_error = 0.0;
-  Estimate pole_mass;  ///< m_p (math.md Eq. 13 with arccosh), in lattice units
+  Estimate pole_mass;  ///< m_p (paper Eq. 13 with arccosh; docs/file-format.md), in lattice units
   double pole_mass_jackknife_error = 0.0;
   std::vector<Estimate> Gc;  ///< connected slice correlator Gc(t) = <gc(t)> - <M>^2, t = 0..L-1
   /// Connected G(x) = <C(x)> - <M>^2 averaged over each D4 orbit of displacements x (EnsembleAnalysis::G_orbit_of);

@@ -1,4 +1,4 @@
-// The equivariant continuous normalizing flow of the paper (math.md Sections 3 and 4): the vector field
+// The equivariant continuous normalizing flow of the paper (paper Section 3; docs/flow.md): the vector field
 //   g(x; phi, t) = sum_j sum_r W_j(t, r) h_j(phi(x + r)),   W_j(t, r) = sum_a K_a(t) theta[row(r), a, j],
 // a periodic convolution evaluated with FFTs; its divergence in closed form; classical RK4 with fixed steps
 // for phi and log q together; the reverse-KL gradient by the discrete adjoint of that RK4.

@@ -1,4 +1,4 @@
-// The RealNVP baseline of the paper (math.md Section 5, paper Eqs. 2-5): a stack of affine coupling layers
+// The RealNVP baseline of the paper (paper Eqs. 2-5; docs/comparison.md): a stack of affine coupling layers
 // with checkerboard masks of alternating parity,
 //   phi_active = z_active * exp(s(z_frozen)) + t(z_frozen),   phi_frozen = z_frozen,
 // where (s, t) come from a small periodic CNN on the frozen half (hidden 3x3 convolutions with LeakyReLU, then

@@ -17,12 +17,15 @@ class Environment {
 
   int rank() const { return rank_; }
   int size() const { return size_; }
+  /// \brief Ranks of this job that share this process's node (and its memory).
+  int ranks_on_node() const { return ranks_on_node_; }
   /// \brief All ranks of the job.
   const Communicator& comm() const { return *world_; }
 
  private:
   int rank_ = 0;
   int size_ = 1;
+  int ranks_on_node_ = 1;
   std::optional<Communicator> world_;  // made once MPI is up
 };
 

@@ -1,4 +1,4 @@
-// The lattice phi^4 action and its force, evaluated for every field of a batch (math.md Section 1):
+// The lattice phi^4 action and its force, evaluated for every field of a batch (the README and docs/file-format.md state it):
 //   S(phi) = sum_x [ sum_mu phi(x) (2 phi(x) - phi(x+mu) - phi(x-mu)) + m2 phi(x)^2 + lam phi(x)^4 ].
 #pragma once
 

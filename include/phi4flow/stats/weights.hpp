@@ -1,4 +1,4 @@
-// Importance weights in log space: log-sum-exp, the effective sample size (math.md Eq. 10), reweighted means.
+// Importance weights in log space: log-sum-exp, the effective sample size (paper Eq. 10), reweighted means.
 // Flow weights w = exp(-S - log q) overflow a double at any useful lattice size, so nothing here exponentiates
 // a raw log weight.
 #pragma once
