@@ -17,10 +17,13 @@
 
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/ensemble.hpp"
+#include "test_support.hpp"
 #include "io/hdf5.hpp"  // the private HDF5 wrapper: these tests inspect and damage files
 
 namespace io = phi4flow::io;
 namespace fs = std::filesystem;
+
+using phi4flow::test::input_error_of;
 
 namespace {
 
@@ -165,18 +168,9 @@ void expect_same_attrs(const io::AttrList& got, const io::AttrList& want) {
   }
 }
 
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const phi4flow::InputError& e) {
-    return e.what();
-  }
-  return "(no InputError)";
-}
-
-void write_ensemble(const std::string& path, const io::EnsembleLayout& layout, const std::vector<int>& blocks) {
-  auto writer = io::EnsembleWriter::create(MPI_COMM_WORLD, path, layout, false);
+void write_ensemble(const std::string& path, const io::EnsembleLayout& layout, const std::vector<int>& blocks,
+                    MPI_Comm comm = MPI_COMM_WORLD) {
+  auto writer = io::EnsembleWriter::create(comm, path, layout, false);
   std::int64_t step = 0;
   for (const int n : blocks) {
     writer.append(make_block(layout, n, step));
@@ -236,16 +230,7 @@ TEST(EnsembleIO, UnevenSplitWritesWhatOneRankWrites) {
     ASSERT_EQ(layout.local_chains, local[world_rank()]);
   }
   const std::vector<int> blocks = {2, 3, 1};
-  if (world_rank() == 0) {  // the reference: one process writes every chain
-    const auto whole = whole_layout(layout);
-    auto writer = io::EnsembleWriter::create(MPI_COMM_SELF, single, whole, false);
-    std::int64_t step = 0;
-    for (const int n : blocks) {
-      writer.append(make_block(whole, n, step));
-      step += n;
-    }
-    writer.close();
-  }
+  if (world_rank() == 0) write_ensemble(single, whole_layout(layout), blocks, MPI_COMM_SELF);  // the reference
   MPI_Barrier(MPI_COMM_WORLD);
   write_ensemble(distributed, layout, blocks);
   expect_records(io::read_ensemble(distributed), layout, 6);

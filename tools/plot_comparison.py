@@ -93,6 +93,13 @@ def plot_ess(ax, h, **style):
 COLOR = {"cnf": "tab:blue", "realnvp": "tab:red"}
 
 
+def save(fig, title, output):
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(output, dpi=120)
+    print(f"figure: {output}")
+
+
 def figure_1(results, output):
     sizes = sorted({L for L, _ in results})
     colors = {L: plt.cm.viridis(i / max(len(sizes) - 1, 1)) for i, L in enumerate(sizes)}
@@ -123,10 +130,7 @@ def figure_1(results, output):
     ax_acc.set_ylim(0, 1)
     ax_acc.grid(alpha=0.3)
     ax_acc.legend(fontsize=8)
-    fig.suptitle("Equivariant flow against RealNVP at equal training time")
-    fig.tight_layout()
-    fig.savefig(output, dpi=120)
-    print(f"figure: {output}")
+    save(fig, "Equivariant flow against RealNVP at equal training time", output)
 
 
 def figure_5(results, output):
@@ -144,10 +148,7 @@ def figure_5(results, output):
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("Ablation: equivariance under the lattice symmetries and phi -> -phi")
-    fig.tight_layout()
-    fig.savefig(output, dpi=120)
-    print(f"figure: {output}")
+    save(fig, "Ablation: equivariance under the lattice symmetries and phi -> -phi", output)
 
 
 def figure_2(root, L, output):
@@ -174,10 +175,7 @@ def figure_2(root, L, output):
         ax.set_title(f"configuration {c}", fontsize=9)
     np.atleast_1d(axes)[0].set_ylabel("log likelihood")
     np.atleast_1d(axes)[0].legend(fontsize=7)
-    fig.suptitle(f"log q over the 8 L^2 lattice images (L = {L}; blocks: rotations and mirrors)")
-    fig.tight_layout()
-    fig.savefig(output, dpi=120)
-    print(f"figure: {output}")
+    save(fig, f"log q over the 8 L^2 lattice images (L = {L}; blocks: rotations and mirrors)", output)
 
 
 def main():
