@@ -2,9 +2,14 @@
 # Runs jobs/*.sbatch on a one-node SLURM cluster on localhost (tools/slurm_local.sh) with small, fast settings
 # and checks exit codes and produced files. A validation script for the SLURM section of docs/user-guide.md,
 # not part of the CTest suite; needs root (it installs and starts slurm-wlm and munge) and a built
-# build/src/phi4flow (or PHI4FLOW=...). Takes about two minutes.
+# build/src/phi4flow (or PHI4FLOW=...). Takes about four minutes.
 #
 #   tools/test_slurm_jobs.sh            # all checks; prints PASS/FAIL per check and a closing count
+#
+# Every job but the time-limit check runs with --time=00:20:00, well above the scripts' --signal=B:USR1@300, so
+# that SLURM's own warning (sent when 300 s or less remain, at slurmctld's next periodic check) never reaches a
+# test job; the time-limit check moves the warning with SBATCH_SIGNAL=B:USR1@40 instead. USR1 at the very start of
+# a job (the moment the batch shell has its trap, before srun or phi4flow run) is sent on purpose by its own checks.
 #
 # Settings: SLURM_TEST_DIR (outputs, default /tmp/phi4flow-slurmtest, wiped first), SLURM_TEST_TIMEOUT
 # (seconds per job, default 180), SLURM_TEST_SKIP_TIMELIMIT=1 skips the wall-time-limit check (up to a minute).
@@ -65,6 +70,21 @@ wait_for_line() {
   while [ $t -lt "$3" ]; do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.5; t=$((t + 1)); done
   return 1
 }
+# Sends USR1 to the batch shell of job $1 (scancel -s USR1 -b) at the very start: as soon as the shell has
+# installed its USR1 trap (SigCgt in /proc: the test cluster is this machine), before it has started srun.
+usr1_at_start() {
+  local id=$1 t=0 pid mask
+  while [ $t -lt 600 ]; do
+    pid=$(scontrol listpids "$id" 2>/dev/null | awk '$3 == "batch" && $4 == "0" { print $1; exit }')
+    if [ -n "$pid" ]; then
+      mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
+      [ -n "$mask" ] && (( 0x$mask & 0x200 )) && break
+    fi
+    sleep 0.02
+    t=$((t + 1))
+  done
+  scancel -s USR1 -b "$id"
+}
 # Prints an attribute: h5attr FILE GROUP NAME
 h5attr() {
   "$py" -c 'import sys, h5py; print(h5py.File(sys.argv[1], "r")[sys.argv[2]].attrs[sys.argv[3]])' "$@" 2>/dev/null
@@ -110,7 +130,7 @@ ess_samples = 16
 checkpoint_every = 200
 EOF
 
-common=(--time=00:05:00)
+common=(--time=00:20:00)   # the warning (@300) would come 15 minutes in: never, for these jobs
 small_hmc=("$ini" --hmc.trajectories=2000 --hmc.thermalisation=100)
 
 echo "== 1. jobs/hmc.sbatch, 2 tasks"
@@ -157,7 +177,7 @@ ok=0
 result train.sbatch $ok "job $id: $st; checkpoint at step ${step:-unreadable} (want 30)"
 
 echo "== 5. hmc.sbatch stopped by scancel --signal=USR1 --batch (exit 3, afterok never fires), then RESUME=1"
-long_hmc=("$ini" --hmc.trajectories=200000 --hmc.measure_every=10 --hmc.store_fields=false
+long_hmc=("$ini" --hmc.trajectories=1000000 --hmc.measure_every=10 --hmc.store_fields=false
   --hmc.flush_every=500 --run.progress_interval=1 --hmc.output="$W/stop.h5")
 id=$(sbatch --parsable "${common[@]}" --ntasks=2 --output="$W/stop-%j.out" jobs/hmc.sbatch "${long_hmc[@]}")
 aid=$(sbatch --parsable "${common[@]}" --dependency=afterok:"$id" --output="$W/stop-analyze-%j.out" \
@@ -171,15 +191,15 @@ reason=$(scontrol show job -o "$aid" | sed -n 's/.*JobState=\([A-Z]*\) Reason=\(
 scancel "$aid" 2>/dev/null
 n=${size%% *}
 ok=0
-[ "$st" = "FAILED 3:0" ] && grep -q "stopped by signal" "$W/stop-$id.out" && [ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" -lt 20000 ] \
+[ "$st" = "FAILED 3:0" ] && grep -q "stopped by signal" "$W/stop-$id.out" && [ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" -lt 100000 ] \
   && [ "$reason" = "PENDING DependencyNeverSatisfied" ] && ok=1
-result "hmc.sbatch USR1 stop" $ok "job $id: $st; $n of 20000 records per chain saved; afterok job $aid: $reason"
+result "hmc.sbatch USR1 stop" $ok "job $id: $st; $n of 100000 records per chain saved; afterok job $aid: $reason"
 id=$(RESUME=1 sbatch --parsable "${common[@]}" --ntasks=2 --output="$W/resume-%j.out" jobs/hmc.sbatch "${long_hmc[@]}")
 st=$(wait_job "$id")
 size=$(ensemble_size "$W/stop.h5")
 ok=0
-[ "$st" = "COMPLETED 0:0" ] && [ "$size" = "20000 4" ] && grep -q "resuming at trajectory" "$W/resume-$id.out" && ok=1
-result "hmc.sbatch RESUME=1" $ok "job $id: $st; ensemble n_complete, chains = ${size:-unreadable} (want 20000 4)"
+[ "$st" = "COMPLETED 0:0" ] && [ "$size" = "100000 4" ] && grep -q "resuming at trajectory" "$W/resume-$id.out" && ok=1
+result "hmc.sbatch RESUME=1" $ok "job $id: $st; ensemble n_complete, chains = ${size:-unreadable} (want 100000 4)"
 
 echo "== 6. train.sbatch stopped by scancel -s USR1 -b (exit 3), then RESUME=1"
 long_train=("${tiny[@]}" --train.steps=8000 --train.ess_every=500 --train.checkpoint_every=500 --run.progress_interval=1
@@ -208,11 +228,65 @@ ok=0
   && [ -s "$W/compare/comparison.png" ] && grep -q "^| 6 | RealNVP" "$W/compare-$id.out" && ok=1
 result compare.sbatch $ok "job $id: $st; $(ls "$W/compare/L6" 2>/dev/null | grep -c done) models done, figures: $(ls "$W/compare"/*.png 2>/dev/null | wc -l)"
 
+echo "== 8. a --time not longer than the --signal offset is refused: --time=00:05:00 with B:USR1@300 (exit 2, one line)"
+id=$(sbatch --parsable --time=00:05:00 --ntasks=2 --output="$W/short-%j.out" jobs/hmc.sbatch "${small_hmc[@]}" \
+  --hmc.output="$W/short.h5")
+st=$(wait_job "$id")
+lines=$(wc -l < "$W/short-$id.out" 2>/dev/null)
+ok=0
+[ "$st" = "FAILED 2:0" ] && [ "$lines" = 1 ] && grep -q -- "--time=00:05:00 is not longer than the 300 s of --signal=B:USR1@300" "$W/short-$id.out" \
+  && [ ! -e "$W/short.h5" ] && ok=1
+result "too-short --time refused" $ok "job $id: $st; $lines line(s): $(head -c 200 "$W/short-$id.out" 2>/dev/null)"
+
+echo "== 9. USR1 at the very start (scancel -s USR1 -b once the batch shell traps it): exit 3 and data saved, then RESUME=1"
+# Each: NAME SCRIPT OUTPUT-FILE ARGS... (and $want, the complete count); the run is long enough (about 15 s) that
+# only the signal can end it early. The signal comes before srun (or at the latest while phi4flow starts up): the
+# job must still stop cleanly (no rank killed by USR1) with its data saved, and RESUME=1 must finish it.
+start_stop() {
+  local name=$1 script=$2 file=$3 id st saved
+  shift 3
+  id=$(sbatch --parsable "${common[@]}" --ntasks=2 --output="$W/$name-start-%j.out" "jobs/$script" "$@")
+  usr1_at_start "$id"
+  st=$(wait_job "$id")
+  saved=$(saved_count "$name" "$file")
+  ok=0
+  [ "$st" = "FAILED 3:0" ] && grep -q "stopped by signal" "$W/$name-start-$id.out" && ! grep -q "User defined signal" "$W/$name-start-$id.out" \
+    && [ -n "$saved" ] && [ "$saved" -ge 0 ] && ok=1
+  result "$script USR1 at start" $ok "job $id: $st; saved: ${saved:-unreadable} $( [ "$name" = train ] && echo steps || echo records per chain)$(grep -m1 -E "User defined|error:|fatal" "$W/$name-start-$id.out" | grep -v "Exited with exit code 3" | sed 's/^/; /')"
+  id=$(RESUME=1 sbatch --parsable "${common[@]}" --ntasks=2 --output="$W/$name-start-resume-%j.out" "jobs/$script" "$@")
+  st=$(wait_job "$id")
+  saved=$(saved_count "$name" "$file")
+  ok=0
+  [ "$st" = "COMPLETED 0:0" ] && [ "$saved" = "$want" ] && ok=1
+  result "$script USR1 at start, RESUME=1" $ok "job $id: $st; saved: ${saved:-unreadable} (want $want)"
+}
+saved_count() {  # the records per chain of an ensemble, or the step of a checkpoint
+  if [ "$1" = train ]; then h5attr "$2" counters step; else "$py" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r"); print(f["configs"].attrs["n_complete"])' "$2" 2>/dev/null; fi
+}
+want=200000
+start_stop hmc hmc.sbatch "$W/start.h5" "$ini" --hmc.trajectories=2000000 --hmc.measure_every=10 --hmc.store_fields=false \
+  --hmc.flush_every=1000 --hmc.output="$W/start.h5"
+want=60000
+start_stop train train.sbatch "$W/flow_start.h5" "${tiny[@]}" --train.steps=60000 --train.ess_every=1000 \
+  --train.checkpoint_every=1000 --train.checkpoint="$W/flow_start.h5"
+want=30000
+start_stop sample sample.sbatch "$W/sample_start.h5" "${tiny[@]}" --train.checkpoint="$W/flow.h5" --sample.steps=300000 \
+  --sample.measure_every=10 --sample.store_fields=false --sample.flush_every=1000 --sample.output="$W/sample_start.h5"
+
+echo "== 10. RESUME=1 with no output yet (a job stopped before it wrote any) starts afresh"
+id=$(RESUME=1 sbatch --parsable "${common[@]}" --ntasks=2 --output="$W/fresh-%j.out" jobs/hmc.sbatch "${small_hmc[@]}" \
+  --hmc.output="$W/fresh.h5")
+st=$(wait_job "$id")
+size=$(ensemble_size "$W/fresh.h5")
+ok=0
+[ "$st" = "COMPLETED 0:0" ] && [ "$size" = "2000 4" ] && grep -q "does not exist yet .*starting afresh" "$W/fresh-$id.out" && ok=1
+result "RESUME=1 without output" $ok "job $id: $st; ensemble n_complete, chains = ${size:-unreadable} (want 2000 4)"
+
 if [ "${SLURM_TEST_SKIP_TIMELIMIT:-0}" != 1 ]; then
-  echo "== 8. hmc.sbatch at its wall-time limit: --time=00:01:00 --signal=B:USR1@40 (exit 3, not TIMEOUT), then RESUME=1"
+  echo "== 11. hmc.sbatch at its wall-time limit: --time=00:01:00, SBATCH_SIGNAL=B:USR1@40 (exit 3, not TIMEOUT), then RESUME=1"
   tl=("$ini" --hmc.measure_every=100 --hmc.store_fields=false --hmc.flush_every=100
     --run.progress_interval=5 --hmc.output="$W/timelimit.h5")
-  id=$(sbatch --parsable --time=00:01:00 --signal=B:USR1@40 --ntasks=2 --output="$W/timelimit-%j.out" \
+  id=$(SBATCH_SIGNAL=B:USR1@40 sbatch --parsable --time=00:01:00 --ntasks=2 --output="$W/timelimit-%j.out" \
     jobs/hmc.sbatch "${tl[@]}" --hmc.trajectories=100000000)
   st=$(wait_job "$id")
   size=$(ensemble_size "$W/timelimit.h5")

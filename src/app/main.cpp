@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "phi4flow/error.hpp"
+#include "phi4flow/run/stop_request.hpp"
 #include "phi4flow/version.hpp"
 
 namespace {
@@ -48,6 +49,10 @@ int main(int argc, char** argv) {
     if (env.rank() == 0) std::fprintf(stderr, "phi4flow: unknown command '%s'; run 'phi4flow --help'\n", argv[1]);
     return 2;
   }
+  // The commands with a run loop save and exit 3 on SIGTERM, SIGINT or SIGUSR1 (SLURM's warning): catch them from
+  // here on, so that a signal during parsing, setup or file opening is a stop request the loop honours, not the
+  // default action that kills the rank. (The other commands keep the default: Ctrl-C ends them.)
+  if (name == "hmc" || name == "train" || name == "sample") phi4flow::run::install_stop_handlers();
   try {
     return command->second(env, argc - 1, argv + 1);
   } catch (const phi4flow::InputError& e) {
