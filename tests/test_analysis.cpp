@@ -26,7 +26,7 @@ io::Ensemble free_field_ensemble(int L, double m2, int chains, int records) {
   settings.action.m2 = m2;
   settings.action.lam = 0.0;
   settings.run.seed = 77;
-  const Communicator self(MPI_COMM_SELF);
+  const Communicator self = Communicator::self();
   io::EnsembleLayout layout = run::ensemble_layout(self, io::Input{}, settings, chains, "global chain, trajectory");
   layout.algorithm = {{"name", std::string("hmc")}};
   run::EnsembleRunSettings run;

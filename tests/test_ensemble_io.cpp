@@ -26,6 +26,13 @@ namespace fs = std::filesystem;
 using phi4flow::test::input_error_of;
 
 namespace {
+const phi4flow::Communicator& world() {
+  static const phi4flow::Communicator all = phi4flow::Communicator::world();
+  return all;
+}
+}  // namespace
+
+namespace {
 
 int world_rank() {
   int rank = 0;
@@ -169,7 +176,7 @@ void expect_same_attrs(const io::AttrList& got, const io::AttrList& want) {
 }
 
 void write_ensemble(const std::string& path, const io::EnsembleLayout& layout, const std::vector<int>& blocks,
-                    MPI_Comm comm = MPI_COMM_WORLD) {
+                    const phi4flow::Communicator& comm = world()) {
   auto writer = io::EnsembleWriter::create(comm, path, layout, false);
   std::int64_t step = 0;
   for (const int n : blocks) {
@@ -230,7 +237,7 @@ TEST(EnsembleIO, UnevenSplitWritesWhatOneRankWrites) {
     ASSERT_EQ(layout.local_chains, local[world_rank()]);
   }
   const std::vector<int> blocks = {2, 3, 1};
-  if (world_rank() == 0) write_ensemble(single, whole_layout(layout), blocks, MPI_COMM_SELF);  // the reference
+  if (world_rank() == 0) write_ensemble(single, whole_layout(layout), blocks, phi4flow::Communicator::self());  // the reference
   MPI_Barrier(MPI_COMM_WORLD);
   write_ensemble(distributed, layout, blocks);
   expect_records(io::read_ensemble(distributed), layout, 6);
@@ -288,7 +295,7 @@ TEST(EnsembleIO, WithoutFieldsAndWithIdleRanks) {
 TEST(EnsembleIO, StateAndNextStepAfterAppend) {
   const TempDir dir;
   const auto layout = make_layout(4, 3);
-  auto writer = io::EnsembleWriter::create(MPI_COMM_WORLD, dir.file("ens.h5"), layout, false);
+  auto writer = io::EnsembleWriter::create(world(), dir.file("ens.h5"), layout, false);
   EXPECT_FALSE(writer.has_state());
   EXPECT_EQ(writer.records_complete(), 0);
   EXPECT_EQ(writer.next_step(), 0);
@@ -314,7 +321,7 @@ TEST(EnsembleIO, ResumeAfterKillInsideBlock) {
   }
   MPI_Barrier(MPI_COMM_WORLD);
   {
-    auto writer = io::EnsembleWriter::resume(MPI_COMM_WORLD, path, layout);
+    auto writer = io::EnsembleWriter::resume(world(), path, layout);
     writer.append(make_block(layout, 3, 6));
     writer.close();
   }
@@ -343,7 +350,7 @@ TEST(EnsembleIO, ResumeAfterKillInsideBlock) {
   }
   MPI_Barrier(MPI_COMM_WORLD);
 
-  auto writer = io::EnsembleWriter::resume(MPI_COMM_WORLD, path, layout);
+  auto writer = io::EnsembleWriter::resume(world(), path, layout);
   EXPECT_EQ(writer.records_complete(), 6);
   EXPECT_EQ(writer.next_step(), 6);
   ASSERT_TRUE(writer.has_state());
@@ -365,7 +372,7 @@ TEST(EnsembleIO, ResumeRejectsOtherLayouts) {
   const std::string path = dir.file("ens.h5");
   write_ensemble(path, make_layout(4, 3), {2});
   const auto resume_error = [&](const io::EnsembleLayout& layout) {
-    return input_error_of([&] { io::EnsembleWriter::resume(MPI_COMM_WORLD, path, layout); });
+    return input_error_of([&] { io::EnsembleWriter::resume(world(), path, layout); });
   };
   const auto other_L = make_layout(6, 3);
   EXPECT_NE(resume_error(other_L).find("L = 4 in the file but 6"), std::string::npos) << resume_error(other_L);
@@ -384,12 +391,12 @@ TEST(EnsembleIO, ResumeRejectsOtherLayouts) {
   const std::string m2 = resume_error(coupling);
   EXPECT_NE(m2.find("'m2' is -4 in the file but -3.5"), std::string::npos) << m2;
   const std::string missing =
-      input_error_of([&] { io::EnsembleWriter::resume(MPI_COMM_WORLD, dir.file("absent.h5"), make_layout(4, 3)); });
+      input_error_of([&] { io::EnsembleWriter::resume(world(), dir.file("absent.h5"), make_layout(4, 3)); });
   EXPECT_NE(missing.find("absent.h5"), std::string::npos) << missing;
 
   auto same = make_layout(4, 3);
   same.root = {{"resumed_by", std::string("another host")}};  // provenance may differ
-  auto writer = io::EnsembleWriter::resume(MPI_COMM_WORLD, path, same);
+  auto writer = io::EnsembleWriter::resume(world(), path, same);
   EXPECT_EQ(writer.records_complete(), 2);
   writer.close();
 }
@@ -416,7 +423,7 @@ TEST(EnsembleIO, VectorSeriesAndStateValues) {
     return block;
   };
   {
-    auto writer = io::EnsembleWriter::create(MPI_COMM_WORLD, path, layout, false);
+    auto writer = io::EnsembleWriter::create(world(), path, layout, false);
     writer.append(block_of(2, 0));
     writer.append(block_of(3, 2));
     writer.close();
@@ -430,7 +437,7 @@ TEST(EnsembleIO, VectorSeriesAndStateValues) {
       for (int t = 0; t < layout.L; ++t) bad += ens.vectors.at("proposal_Gc")(chain, r, t) != value(20, chain, r, t);
   EXPECT_EQ(bad, 0);
 
-  auto writer = io::EnsembleWriter::resume(MPI_COMM_WORLD, path, layout);
+  auto writer = io::EnsembleWriter::resume(world(), path, layout);
   const io::HostReals2 values = writer.state_values();
   for (int lc = 0; lc < layout.local_chains; ++lc)
     for (int k = 0; k < 2; ++k) EXPECT_EQ(values(lc, k), value(30 + k, layout.first_chain + lc, 5, 0));
@@ -438,11 +445,11 @@ TEST(EnsembleIO, VectorSeriesAndStateValues) {
 
   auto more = layout;
   more.state_values = {"log_q", "log_w", "S"};
-  const std::string missing = input_error_of([&] { io::EnsembleWriter::resume(MPI_COMM_WORLD, path, more); });
+  const std::string missing = input_error_of([&] { io::EnsembleWriter::resume(world(), path, more); });
   EXPECT_NE(missing.find("/state/S"), std::string::npos) << missing;
   auto fewer = layout;
   fewer.record_vectors = {};
-  const std::string vectors = input_error_of([&] { io::EnsembleWriter::resume(MPI_COMM_WORLD, path, fewer); });
+  const std::string vectors = input_error_of([&] { io::EnsembleWriter::resume(world(), path, fewer); });
   EXPECT_NE(vectors.find("proposal_Gc"), std::string::npos) << vectors;
 }
 
@@ -451,10 +458,10 @@ TEST(EnsembleIO, CreateRefusesExistingFileUnlessOverwrite) {
   const std::string path = dir.file("ens.h5");
   const auto layout = make_layout(4, 3);
   write_ensemble(path, layout, {2});
-  const std::string error = input_error_of([&] { io::EnsembleWriter::create(MPI_COMM_WORLD, path, layout, false); });
+  const std::string error = input_error_of([&] { io::EnsembleWriter::create(world(), path, layout, false); });
   EXPECT_NE(error.find(path), std::string::npos) << error;
   EXPECT_EQ(io::read_ensemble(path).n_records, 2) << "a refused create must leave the file alone";
-  io::EnsembleWriter::create(MPI_COMM_WORLD, path, layout, true).close();
+  io::EnsembleWriter::create(world(), path, layout, true).close();
   EXPECT_EQ(io::read_ensemble(path).n_records, 0);
 }
 
@@ -462,7 +469,7 @@ TEST(EnsembleIO, CreateRefusesExistingFileUnlessOverwrite) {
 TEST(EnsembleIO, BadBlockThrowsOnEveryRank) {
   const TempDir dir;
   const auto layout = make_layout(4, 3);
-  auto writer = io::EnsembleWriter::create(MPI_COMM_WORLD, dir.file("ens.h5"), layout, false);
+  auto writer = io::EnsembleWriter::create(world(), dir.file("ens.h5"), layout, false);
   auto block = make_block(layout, 2, 0);
   if (world_rank() == 0) block.scalars.erase("dH");
   EXPECT_THROW(writer.append(block), phi4flow::RuntimeError);

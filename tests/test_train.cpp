@@ -155,7 +155,7 @@ void expect_same_parameters_on_any_number_of_ranks(const MakeModel& make_model,
   constexpr std::uint64_t ess_index = 7;
 
   const auto distributed_model = make_model(lattice);
-  MpiReducer mpi(MPI_COMM_WORLD);
+  MpiReducer mpi(Communicator::world());
   Trainer distributed(*distributed_model, action, settings, mpi, rank, size);
   const auto initial = host_copy(distributed_model->parameters());
   std::vector<double> losses;

@@ -17,7 +17,7 @@
 
 #include "phi4flow/error.hpp"
 #include "hdf5.hpp"
-#include "phi4flow/parallel/communicator.hpp"
+#include "phi4flow/parallel/mpi_comm.hpp"
 #include "phi4flow/types.hpp"
 
 namespace phi4flow::io {
@@ -58,7 +58,7 @@ bool file_exists(const std::string& path) {
 
 void broadcast(MPI_Comm comm, AttrList& attrs) {
   std::string bytes = rank_of(comm) == 0 ? serialize(attrs) : std::string();
-  Communicator(comm).broadcast(bytes);
+  wrap(comm).broadcast(bytes);
   if (rank_of(comm) != 0) attrs = deserialize(bytes);
 }
 
@@ -343,7 +343,7 @@ EnsembleWriter::~EnsembleWriter() {
 
 EnsembleWriter EnsembleWriter::create(const Communicator& communicator, const std::string& path, const EnsembleLayout& layout,
                                       bool overwrite) {
-  const MPI_Comm comm = communicator.native();
+  const MPI_Comm comm = native(communicator);
   check_layout(comm, layout);
   auto impl = std::make_unique<Impl>(comm, path, layout);
   broadcast_attrs(comm, impl->layout);
@@ -399,7 +399,7 @@ EnsembleWriter EnsembleWriter::create(const Communicator& communicator, const st
 
 EnsembleWriter EnsembleWriter::resume(const Communicator& communicator, const std::string& path,
                                       const EnsembleLayout& layout) {
-  const MPI_Comm comm = communicator.native();
+  const MPI_Comm comm = native(communicator);
   check_layout(comm, layout);
   auto impl = std::make_unique<Impl>(comm, path, layout);
   broadcast_attrs(comm, impl->layout);

@@ -1,13 +1,29 @@
 // Collectives over MPI.
 #include "phi4flow/parallel/communicator.hpp"
 
+#include <cstdlib>
+
+#include "phi4flow/parallel/mpi_comm.hpp"
+
 #include "phi4flow/error.hpp"
 
 namespace phi4flow {
 
-Communicator::Communicator(MPI_Comm comm) : comm_(comm) {
-  MPI_Comm_rank(comm_, &rank_);
-  MPI_Comm_size(comm_, &size_);
+Communicator::Communicator(std::shared_ptr<const Handle> handle) : handle_(std::move(handle)) {
+  MPI_Comm_rank(handle_->comm, &rank_);
+  MPI_Comm_size(handle_->comm, &size_);
+}
+
+Communicator wrap(MPI_Comm comm) {
+  return Communicator(std::make_shared<const Communicator::Handle>(Communicator::Handle{comm}));
+}
+
+Communicator Communicator::world() {
+  return wrap(MPI_COMM_WORLD);
+}
+
+Communicator Communicator::self() {
+  return wrap(MPI_COMM_SELF);
 }
 
 namespace {
@@ -35,20 +51,20 @@ T all_reduce(MPI_Comm comm, T value, MPI_Op op) {
 }  // namespace
 
 long long Communicator::sum(long long value) const {
-  return all_reduce(comm_, value, MPI_SUM);
+  return all_reduce(native(*this), value, MPI_SUM);
 }
 double Communicator::sum(double value) const {
-  return all_reduce(comm_, value, MPI_SUM);
+  return all_reduce(native(*this), value, MPI_SUM);
 }
 int Communicator::max(int value) const {
-  return all_reduce(comm_, value, MPI_MAX);
+  return all_reduce(native(*this), value, MPI_MAX);
 }
 double Communicator::max(double value) const {
-  return all_reduce(comm_, value, MPI_MAX);
+  return all_reduce(native(*this), value, MPI_MAX);
 }
 
 void Communicator::max(int* values, int n) const {
-  MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_INT, MPI_MAX, comm_);
+  MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_INT, MPI_MAX, native(*this));
 }
 
 bool Communicator::any(bool flag) const {
@@ -56,15 +72,15 @@ bool Communicator::any(bool flag) const {
 }
 
 int Communicator::broadcast(int value, int from) const {
-  MPI_Bcast(&value, 1, MPI_INT, from, comm_);
+  MPI_Bcast(&value, 1, MPI_INT, from, native(*this));
   return value;
 }
 
 void Communicator::broadcast(std::string& text, int from) const {
   unsigned long long size = text.size();
-  MPI_Bcast(&size, 1, MPI_UNSIGNED_LONG_LONG, from, comm_);
+  MPI_Bcast(&size, 1, MPI_UNSIGNED_LONG_LONG, from, native(*this));
   text.resize(size);
-  if (size > 0) MPI_Bcast(text.data(), static_cast<int>(size), MPI_CHAR, from, comm_);
+  if (size > 0) MPI_Bcast(text.data(), static_cast<int>(size), MPI_CHAR, from, native(*this));
 }
 
 void Communicator::check_on_root(const std::function<void()>& check) const {
@@ -82,7 +98,7 @@ void Communicator::check_on_root(const std::function<void()>& check) const {
 }
 
 void Communicator::abort(int code) const {
-  MPI_Abort(comm_, code);
+  MPI_Abort(native(*this), code);
   std::abort();  // MPI_Abort does not return; this tells the compiler so
 }
 

@@ -1,6 +1,8 @@
 // MPI and Kokkos start-up and shut-down.
 #include "phi4flow/parallel/environment.hpp"
 
+#include <mpi.h>
+
 #include <Kokkos_Core.hpp>
 #include <cstring>
 #include <vector>
@@ -11,7 +13,7 @@ Environment::Environment(int& argc, char**& argv) {
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  world_.emplace(MPI_COMM_WORLD);
+  world_.emplace(Communicator::world());
   MPI_Comm node = MPI_COMM_NULL;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
   MPI_Comm_size(node, &ranks_on_node_);

@@ -14,8 +14,8 @@ namespace phi4flow::run {
 
 namespace {
 
-// Ranks agree on a stop request (and on a sampler's failure) every this many steps: one small all-reduce, rare
-// enough to cost nothing next to a step, frequent enough to stop within a second.
+// Ranks agree on a stop request (and on a sampler's failure) every this many steps and before every append: one
+// small all-reduce, rare enough to cost nothing next to a step, frequent enough to stop within a second.
 constexpr std::int64_t stop_check_every = 16;
 
 io::EnsembleWriter open_writer(const Communicator& comm, const io::EnsembleLayout& layout,
@@ -127,6 +127,20 @@ int run_ensemble(const Communicator& comm, Sampler& sampler, const Lattice& latt
   DeviceRecordBlock block(layout, settings.flush_every);
   const ObservableMeter meter(lattice, layout.local_chains);
 
+  // One collective: the stop signal of any rank, and whether any rank's sampler failed (then every rank throws the
+  // failing rank's message, and the block in progress is dropped: the file keeps what was flushed before).
+  const auto agree_on_stop = [&] {
+    const std::string failure = sampler.failure();
+    int flags[2] = {local_stop_signal(), failure.empty() ? 0 : comm.rank() + 1};
+    comm.max(flags, 2);
+    if (flags[1]) {
+      std::string message = failure;
+      comm.broadcast(message, flags[1] - 1);
+      throw InputError(message + "; " + settings.output + " keeps the " +
+                       std::to_string(writer.records_complete()) + " records per chain flushed before");
+    }
+    return flags[0];
+  };
   install_stop_handlers();
   int signal = 0;
   while (step < total) {
@@ -134,22 +148,14 @@ int run_ensemble(const Communicator& comm, Sampler& sampler, const Lattice& latt
     const std::int64_t measured = step + 1 - settings.thermalisation;
     if (measured > 0 && measured % settings.measure_every == 0) {
       block.record(step, sampler, meter);
-      if (block.size() == block.capacity()) writer.append(block.to_host(sampler, step + 1));
+      if (block.size() == block.capacity()) {
+        agree_on_stop();  // a block is written only if no chain has failed since the last one
+        writer.append(block.to_host(sampler, step + 1));
+      }
     }
     ++step;
     if (progress.due(step == total)) progress.update(step, acceptance_details(sampler), step == total);
-    if (step % stop_check_every != 0 && step != total) continue;
-    const std::string failure = sampler.failure();
-    int flags[2] = {local_stop_signal(), failure.empty() ? 0 : comm.rank() + 1};
-    comm.max(flags, 2);
-    if (flags[1]) {
-      // The block in progress is dropped: the file keeps every record up to the last good flush.
-      std::string message = failure;
-      comm.broadcast(message, flags[1] - 1);
-      throw InputError(message + "; " + settings.output + " keeps the " +
-                       std::to_string(writer.records_complete()) + " records per chain flushed before");
-    }
-    if ((signal = flags[0])) break;
+    if ((step % stop_check_every == 0 || step == total) && (signal = agree_on_stop())) break;
   }
   if (block.size() > 0 || signal) writer.append(block.to_host(sampler, step));
   close_and_report(comm, writer, sampler, settings, step < total ? signal : 0, step, progress.elapsed());

@@ -1,26 +1,24 @@
 // The one gateway to MPI for everything above parallel/ and io/: a communicator with the few collectives the
 // runs need (sums, maxima, broadcasts, rank-0 checks). Commands, samplers and loops talk to other ranks only
-// through it, so that no header above this layer names MPI.
+// through it; this header does not include mpi.h, so nothing above this layer sees MPI. The MPI handle is
+// reached through parallel/mpi_comm.hpp, by parallel/ and io/ only.
 #pragma once
 
-#include <mpi.h>
-
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace phi4flow {
 
 class Communicator {
  public:
-  /// \brief Wraps `comm` (not owned; MPI_COMM_WORLD by default).
-  Communicator(MPI_Comm comm = MPI_COMM_WORLD);  // NOLINT: implicit, so MPI code can pass its MPI_Comm
+  /// \brief All ranks of the job, and this process alone (MPI must be initialised).
+  static Communicator world();
+  static Communicator self();
 
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool root() const { return rank_ == 0; }
-  /// \brief The MPI handle, for parallel/ and io/ (parallel HDF5) only.
-  MPI_Comm native() const { return comm_; }
-
   /// \brief Collective sums and maxima of host numbers.
   long long sum(long long value) const;
   double sum(double value) const;
@@ -42,8 +40,12 @@ class Communicator {
   /// \brief End every rank of the job now (after a failure that the other ranks cannot know of).
   [[noreturn]] void abort(int code) const;
 
+  struct Handle;  ///< the MPI communicator (parallel/mpi_comm.hpp)
+  explicit Communicator(std::shared_ptr<const Handle> handle);
+  const Handle& handle() const { return *handle_; }
+
  private:
-  MPI_Comm comm_;
+  std::shared_ptr<const Handle> handle_;
   int rank_ = 0;
   int size_ = 1;
 };

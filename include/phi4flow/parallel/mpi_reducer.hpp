@@ -9,13 +9,13 @@ namespace phi4flow {
 
 class MpiReducer final : public Reducer {
  public:
-  explicit MpiReducer(const Communicator& comm) : comm_(comm.native()) {}
+  explicit MpiReducer(const Communicator& comm) : comm_(comm) {}
   void sum(const Kokkos::View<real_t*, MemSpace>& buffer) override;
   double sum(double value) override;
   double max(double value) override;
 
  private:
-  MPI_Comm comm_;
+  Communicator comm_;
   Kokkos::View<real_t*, MemSpace>::HostMirror host_;
 };
 
