@@ -70,6 +70,11 @@ ChainMoments run_gaussian_chain(double sp, double sq, long n) {
   return {stats::gamma_method(accepted), stats::gamma_method(x2), stats::gamma_method(x4)};
 }
 
+}  // namespace
+
+// Not in the unnamed namespace: nvcc rejects device lambdas in functions with internal linkage.
+namespace phi4flow::test {
+
 /// A "flow" that is a Gaussian of width sigma at every site: phi = sigma z, log q exact.
 class GaussianModel final : public flow::Model {
  public:
@@ -106,7 +111,9 @@ class GaussianModel final : public flow::Model {
   flow::ParameterView parameters_;
 };
 
-}  // namespace
+}  // namespace phi4flow::test
+
+using phi4flow::test::GaussianModel;
 
 TEST(FlowMh, AcceptRuleIsExactInLogSpace) {
   const double inf = std::numeric_limits<double>::infinity();

@@ -15,6 +15,41 @@ Kokkos::View<T*, MemSpace> vector_view(const std::string& label, int n) {
 }
 }  // namespace
 
+// Kernels of the private draw_round, as free functions: nvcc rejects device lambdas in private member functions
+// and in functions with internal linkage.
+namespace detail {
+
+/// Row b < batch of a model batch gets the key (global chain, MH step) of pair first + b (pairs past the n real
+/// ones repeat the last): pair i = k * chains + c is chain c's proposal for step first_step + k.
+void key_pairs(const Kokkos::View<std::uint32_t*, MemSpace>& streams, const Kokkos::View<std::uint64_t*, MemSpace>& steps,
+               int first, int n, int chains, int first_chain, std::int64_t first_step) {
+  Kokkos::parallel_for(
+      "phi4flow::FlowMhSampler::keys", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(streams.extent(0))),
+      KOKKOS_LAMBDA(const int b) {
+        const int i = first + (b < n ? b : n - 1);
+        streams(b) = static_cast<std::uint32_t>(first_chain + i % chains);
+        steps(b) = static_cast<std::uint64_t>(first_step + i / chains);
+      });
+}
+
+/// Rows b < n of a model batch (fields, log q, S) become rows first + b of the round.
+void keep_rows(const ConstFieldBatch& batch_phi, const ConstBatchScalars& batch_log_q, const ConstBatchScalars& batch_S,
+               int first, int n, const FieldBatch& round_phi, const BatchScalars& round_log_q,
+               const BatchScalars& round_S) {
+  const int sites = static_cast<int>(batch_phi.extent(1));
+  Kokkos::parallel_for(
+      "phi4flow::FlowMhSampler::keep", Kokkos::RangePolicy<ExecSpace>(0, n * sites), KOKKOS_LAMBDA(const int j) {
+        const int b = j / sites, s = j % sites;
+        round_phi(first + b, s) = batch_phi(b, s);
+        if (s == 0) {
+          round_log_q(first + b) = batch_log_q(b);
+          round_S(first + b) = batch_S(b);
+        }
+      });
+}
+
+}  // namespace detail
+
 FlowMhSampler::FlowMhSampler(flow::Model& model, const Phi4Action& action, std::uint32_t seed, int first_chain,
                              int n_chains, int batch)
     : model_(model),
@@ -84,34 +119,14 @@ void FlowMhSampler::save(const FieldBatch& phi, const ChainValues& values) const
 
 void FlowMhSampler::draw_round(std::int64_t first_step, int steps) {
   const int batch = static_cast<int>(z_.extent(0));
-  const int sites = static_cast<int>(z_.extent(1));
   const int pairs = steps * chains_;
-  const int chains = chains_, first_chain = first_chain_;
-  const auto streams = streams_;
-  const auto step_of = steps_;
-  const auto batch_phi = batch_phi_, round_phi = round_phi_;
-  const auto batch_log_q = batch_log_q_, batch_S = batch_S_, round_log_q = round_log_q_, round_S = round_S_;
   for (int first = 0; first < pairs; first += batch) {
     const int n = std::min(batch, pairs - first);
-    // Pair i = k * chains + c is chain c's proposal for MH step first_step + k.
-    Kokkos::parallel_for(
-        "phi4flow::FlowMhSampler::keys", Kokkos::RangePolicy<ExecSpace>(0, batch), KOKKOS_LAMBDA(const int b) {
-          const int i = first + (b < n ? b : n - 1);
-          streams(b) = static_cast<std::uint32_t>(first_chain + i % chains);
-          step_of(b) = static_cast<std::uint64_t>(first_step + i / chains);
-        });
+    detail::key_pairs(streams_, steps_, first, n, chains_, first_chain_, first_step);
     rng::fill_normal(proposal_gen_, streams_, steps_, z_);
     model_.sample(z_, batch_phi_, batch_log_q_);
     action_.action(batch_phi_, batch_S_);
-    Kokkos::parallel_for(
-        "phi4flow::FlowMhSampler::keep", Kokkos::RangePolicy<ExecSpace>(0, n * sites), KOKKOS_LAMBDA(const int j) {
-          const int b = j / sites, s = j % sites;
-          round_phi(first + b, s) = batch_phi(b, s);
-          if (s == 0) {
-            round_log_q(first + b) = batch_log_q(b);
-            round_S(first + b) = batch_S(b);
-          }
-        });
+    detail::keep_rows(batch_phi_, batch_log_q_, batch_S_, first, n, round_phi_, round_log_q_, round_S_);
   }
   round_first_step_ = first_step;
   round_steps_ = steps;

@@ -30,7 +30,8 @@ void Phi4Action::action(const ConstFieldBatch& phi, const BatchScalars& S) const
       KOKKOS_LAMBDA(const int b, const double sum) { S(b) = sum; });
 }
 
-namespace {
+// Not in an unnamed namespace: nvcc rejects device lambdas inside functions with internal linkage.
+namespace detail {
 /// update(out(b, x), dS/dphi(x)) at every site of every field: the force written or accumulated in one pass.
 template <class Update>
 void for_each_site_force(const char* label, const Lattice& lattice, const Couplings& c, const ConstFieldBatch& phi,
@@ -42,15 +43,15 @@ void for_each_site_force(const char* label, const Lattice& lattice, const Coupli
         update(out(b, x1 * L + x2), Phi4Action::site_force(L, c, phi, b, x1, x2));
       });
 }
-}  // namespace
+}  // namespace detail
 
 void Phi4Action::force(const ConstFieldBatch& phi, const FieldBatch& dS) const {
-  for_each_site_force("phi4flow::Phi4Action::force", lattice_, couplings_, phi, dS,
+  detail::for_each_site_force("phi4flow::Phi4Action::force", lattice_, couplings_, phi, dS,
                       KOKKOS_LAMBDA(double& out, const double f) { out = f; });
 }
 
 void Phi4Action::accumulate_force(const ConstFieldBatch& phi, double scale, const FieldBatch& out) const {
-  for_each_site_force("phi4flow::Phi4Action::accumulate_force", lattice_, couplings_, phi, out,
+  detail::for_each_site_force("phi4flow::Phi4Action::accumulate_force", lattice_, couplings_, phi, out,
                       KOKKOS_LAMBDA(double& o, const double f) { o += scale * f; });
 }
 

@@ -5,7 +5,8 @@
 
 namespace phi4flow::rng {
 
-namespace {
+// Not in an unnamed namespace: nvcc rejects device lambdas inside functions with internal linkage.
+namespace detail {
 /// Row b of the batch gets the normal numbers of counter (stream, step) = key(b), two per Philox call. Flat over
 /// rows x site pairs, pairs fastest: consecutive threads write consecutive addresses on every backend.
 template <class Key>
@@ -25,10 +26,10 @@ void fill_rows(const char* label, const Philox& gen, const FieldBatch& batch, co
         if (2 * pair + 1 < n_sites) batch(b, 2 * pair + 1) = z1;
       });
 }
-}  // namespace
+}  // namespace detail
 
 void fill_normal(const Philox& gen, std::uint32_t first_stream, std::uint64_t step, const FieldBatch& batch) {
-  fill_rows("phi4flow::rng::fill_normal", gen, batch,
+  detail::fill_rows("phi4flow::rng::fill_normal", gen, batch,
             KOKKOS_LAMBDA(const int b, std::uint32_t& stream, std::uint64_t& row_step) {
               stream = first_stream + static_cast<std::uint32_t>(b);
               row_step = step;
@@ -39,7 +40,7 @@ void fill_normal(const Philox& gen, const Kokkos::View<const std::uint32_t*, Mem
                  const Kokkos::View<const std::uint64_t*, MemSpace>& steps, const FieldBatch& batch) {
   PHI4FLOW_CHECK(streams.extent(0) == batch.extent(0) && steps.extent(0) == batch.extent(0),
                  "rng::fill_normal: one stream and one step per row of the batch");
-  fill_rows("phi4flow::rng::fill_normal_keyed", gen, batch,
+  detail::fill_rows("phi4flow::rng::fill_normal_keyed", gen, batch,
             KOKKOS_LAMBDA(const int b, std::uint32_t& stream, std::uint64_t& row_step) {
               stream = streams(b);
               row_step = steps(b);
