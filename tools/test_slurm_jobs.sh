@@ -2,7 +2,7 @@
 # Runs jobs/*.sbatch on a one-node SLURM cluster on localhost (tools/slurm_local.sh) with small, fast settings
 # and checks exit codes and produced files. A validation script for the SLURM section of docs/user-guide.md,
 # not part of the CTest suite; needs root (it installs and starts slurm-wlm and munge) and a built
-# build/src/phi4flow (or PHI4FLOW=...). Takes about four minutes.
+# build/src/phi4flow (or PHI4FLOW=...). Takes about three minutes.
 #
 #   tools/test_slurm_jobs.sh            # all checks; prints PASS/FAIL per check and a closing count
 #
