@@ -115,21 +115,23 @@ std::pair<Handle, Handle> slab_spaces(hid_t dataset, const std::vector<hsize_t>&
 template <class T>
 void write_slab_impl(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, const T* data,
                      hid_t transfer) {
-  const auto [file_space, mem_space] = slab_spaces(dataset, start, count);
+  // Plain handles, not structured bindings: a lambda may not capture those before C++20 (nvcc warns).
+  const auto spaces = slab_spaces(dataset, start, count);
+  const hid_t file_space = spaces.first.get(), mem_space = spaces.second.get();
   const T dummy{};
   const T* buffer = data ? data : &dummy;
   checked(dataset, "write data",
-          [&] { return H5Dwrite(dataset, memory_type<T>(), mem_space.get(), file_space.get(), transfer, buffer); });
+          [&] { return H5Dwrite(dataset, memory_type<T>(), mem_space, file_space, transfer, buffer); });
 }
 
 template <class T>
 void read_slab_impl(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count, T* data,
                     hid_t transfer) {
-  const auto [file_space, mem_space] = slab_spaces(dataset, start, count);
+  const auto spaces = slab_spaces(dataset, start, count);
+  const hid_t file_space = spaces.first.get(), mem_space = spaces.second.get();
   T dummy{};
   T* buffer = data ? data : &dummy;
-  checked(dataset, "read data",
-          [&] { return H5Dread(dataset, memory_type<T>(), mem_space.get(), file_space.get(), transfer, buffer); });
+  checked(dataset, "read data", [&] { return H5Dread(dataset, memory_type<T>(), mem_space, file_space, transfer, buffer); });
 }
 
 Handle string_type() {
