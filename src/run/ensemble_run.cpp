@@ -141,7 +141,6 @@ int run_ensemble(const Communicator& comm, Sampler& sampler, const Lattice& latt
     }
     return flags[0];
   };
-  install_stop_handlers();
   int signal = 0;
   while (step < total) {
     sampler.advance(step, total - step);

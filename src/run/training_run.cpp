@@ -48,7 +48,6 @@ int run_training(const Communicator& comm, Trainer& trainer, const TrainingRunSe
         << step << ',' << loss << ',' << ess << ',' << trainer.learning_rate() << ',' << seconds() << '\n';
   };
 
-  install_stop_handlers();
   int signal = 0;
   std::int64_t saved_step = settings.resume ? trainer.steps_done() : -1;  // what the checkpoint file holds
   while (trainer.steps_done() < settings.steps) {

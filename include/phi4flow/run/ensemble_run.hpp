@@ -42,7 +42,8 @@ io::EnsembleLayout ensemble_layout(const Communicator& comm, const io::Input& in
                                    int chains_per_rank, const std::string& rng_key);
 
 /// \brief Collective: run `sampler`'s chains into the ensemble described by `layout`. Returns 0, or
-/// exit_interrupted after a signal (the file then holds everything up to the stop, and --resume continues).
+/// exit_interrupted after a signal caught by install_stop_handlers (the file then holds everything up to the
+/// stop, and --resume continues).
 /// InputError on every rank, after the last good block, if the sampler reports a failure.
 int run_ensemble(const Communicator& comm, Sampler& sampler, const Lattice& lattice, io::EnsembleLayout layout,
                  const EnsembleRunSettings& settings);

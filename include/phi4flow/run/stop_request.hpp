@@ -17,7 +17,8 @@ inline void record_signal(int signal) {
 /// Exit status of a run that stopped early on a signal after saving its work; resume it with --resume.
 inline constexpr int exit_interrupted = 3;
 
-/// \brief Route SIGTERM, SIGINT and SIGUSR1 to the stop flag.
+/// \brief Route SIGTERM, SIGINT and SIGUSR1 to the stop flag. main() does it first thing for the commands with a
+/// run loop, so that a signal during setup is a stop request too, not the default action that kills the rank.
 inline void install_stop_handlers() {
   std::signal(SIGTERM, detail::record_signal);
   std::signal(SIGINT, detail::record_signal);

@@ -28,7 +28,7 @@ struct TrainingRunSettings {
 using SaveCheckpoint = std::function<void(double seconds)>;
 
 /// \brief Collective: train until settings.steps, the time limit or a signal. `save` runs on rank 0 only.
-/// Returns 0, or exit_interrupted after a signal. InputError on every rank, naming the step and what to lower,
+/// Returns 0, or exit_interrupted after a signal caught by install_stop_handlers. InputError on every rank, naming the step and what to lower,
 /// if the loss becomes NaN or infinite (the checkpoint then keeps the last finite state).
 int run_training(const Communicator& comm, Trainer& trainer, const TrainingRunSettings& settings,
                  const SaveCheckpoint& save);
