@@ -145,11 +145,11 @@ void correlate_and_convolve(const SpectrumBatch& field_spectra, const SpectrumBa
   const int nf = features, batch = static_cast<int>(field_spectra.extent(0));
   const TimeWeights w = tw;
   if (!correlate) {
+    // No batch sum here: one thread per output entry, modes fastest.
     Kokkos::parallel_for(
-        "phi4flow::EquivariantFlow::convolve", Range2({0, 0}, {nf, static_cast<int>(field_spectra.extent(1))}),
-        KOKKOS_LAMBDA(const int j, const int k) {
-          const Complex w_conj = Kokkos::conj(stage_kernel(j, k));
-          for (int b = 0; b < batch; ++b) spectra(b * nf + j, k) = w_conj * field_spectra(b, k);
+        "phi4flow::EquivariantFlow::convolve", Range2({0, 0}, {batch * nf, static_cast<int>(field_spectra.extent(1))}),
+        KOKKOS_LAMBDA(const int row, const int k) {
+          spectra(row, k) = Kokkos::conj(stage_kernel(row % nf, k)) * field_spectra(row / nf, k);
         });
     return;
   }

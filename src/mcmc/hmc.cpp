@@ -9,7 +9,8 @@
 namespace phi4flow {
 
 namespace {
-using Range2D = Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>;
+// LayoutRight fields: the site index must run fastest on every backend (CUDA's default is the first index).
+using Range2D = Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2, Kokkos::Iterate::Right, Kokkos::Iterate::Right>>;
 
 Range2D whole(const FieldBatch& f) {
   return Range2D({0, 0}, {static_cast<int>(f.extent(0)), static_cast<int>(f.extent(1))});

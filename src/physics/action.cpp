@@ -38,7 +38,10 @@ void for_each_site_force(const char* label, const Lattice& lattice, const Coupli
                          const FieldBatch& out, const Update& update) {
   const int L = lattice.extent();
   Kokkos::parallel_for(
-      label, Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {static_cast<int>(phi.extent(0)), L, L}),
+      // x2 fastest: consecutive threads touch consecutive sites of a field on every backend.
+      label,
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3, Kokkos::Iterate::Right, Kokkos::Iterate::Right>>(
+          {0, 0, 0}, {static_cast<int>(phi.extent(0)), L, L}),
       KOKKOS_LAMBDA(const int b, const int x1, const int x2) {
         update(out(b, x1 * L + x2), Phi4Action::site_force(L, c, phi, b, x1, x2));
       });
