@@ -305,6 +305,36 @@ if [ "${SLURM_TEST_SKIP_TIMELIMIT:-0}" != 1 ]; then
   result "hmc.sbatch time limit RESUME=1" $ok "job $id: $st; ensemble n_complete, chains = ${size:-unreadable} (want $((n + 500)) 4)"
 fi
 
+echo "== 12. the GPU and hybrid scripts without GPUs: syntax, train_hybrid.sbatch runs, the GPU scripts' refusals"
+# The cluster has no GPUs, so the GPU scripts are submitted with --gpus-per-node=0: they must refuse a too-short
+# --time (before anything else) and then a job without GPUs, each with exit 2 and one line; no GPU job runs here.
+bad=""
+for f in jobs/*.sbatch jobs/common.sh; do bash -n "$f" 2>/dev/null || bad="$bad $f"; done
+result "job scripts: bash -n" "$([ -z "$bad" ] && echo 1 || echo 0)" "$(ls jobs/*.sbatch jobs/common.sh | wc -l) files${bad:+; syntax errors in:$bad}"
+id=$(sbatch --parsable "${common[@]}" --ntasks-per-node=1 --cpus-per-task=2 --output="$W/hybrid-%j.out" \
+  jobs/train_hybrid.sbatch "${tiny[@]}" --train.steps=30 --train.ess_every=10 --train.checkpoint="$W/flow_hybrid.h5")
+st=$(wait_job "$id")
+step=$(h5attr "$W/flow_hybrid.h5" counters step)
+ok=0
+[ "$st" = "COMPLETED 0:0" ] && [ "$step" = 30 ] && grep -q "1 rank(s) per node x 2 OpenMP thread(s) (OMP_PROC_BIND=spread, OMP_PLACES=threads)" "$W/hybrid-$id.out" && ok=1
+result train_hybrid.sbatch $ok "job $id: $st; checkpoint at step ${step:-unreadable} (want 30); $(grep -m1 "OpenMP thread" "$W/hybrid-$id.out" || echo "no ranks x threads line")"
+id=$(sbatch --parsable --time=00:05:00 --gpus-per-node=0 --ntasks-per-node=1 --cpus-per-task=1 --output="$W/gpu-short-%j.out" \
+  jobs/train_gpu.sbatch "${tiny[@]}" --train.checkpoint="$W/flow_gpu.h5")
+st=$(wait_job "$id")
+lines=$(wc -l < "$W/gpu-short-$id.out" 2>/dev/null)
+ok=0
+[ "$st" = "FAILED 2:0" ] && [ "$lines" = 1 ] && grep -q -- "^train_gpu.sbatch: --time=00:05:00 is not longer than the 300 s" "$W/gpu-short-$id.out" \
+  && [ ! -e "$W/flow_gpu.h5" ] && ok=1
+result "train_gpu.sbatch too-short --time refused" $ok "job $id: $st; $lines line(s): $(head -c 200 "$W/gpu-short-$id.out" 2>/dev/null)"
+id=$(sbatch --parsable "${common[@]}" --gpus-per-node=0 --ntasks-per-node=1 --cpus-per-task=1 --output="$W/gpu-none-%j.out" \
+  jobs/sample_gpu.sbatch "${tiny[@]}" --train.checkpoint="$W/flow.h5" --sample.output="$W/sample_gpu.h5")
+st=$(wait_job "$id")
+lines=$(wc -l < "$W/gpu-none-$id.out" 2>/dev/null)
+ok=0
+[ "$st" = "FAILED 2:0" ] && [ "$lines" = 1 ] && grep -q "^sample_gpu.sbatch: no GPU allocated to this job" "$W/gpu-none-$id.out" \
+  && [ ! -e "$W/sample_gpu.h5" ] && ok=1
+result "sample_gpu.sbatch without GPUs refused" $ok "job $id: $st; $lines line(s): $(head -c 200 "$W/gpu-none-$id.out" 2>/dev/null)"
+
 echo "outputs in $W"
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
