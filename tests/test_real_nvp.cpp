@@ -157,9 +157,9 @@ TEST(RealNvp, InvalidSettingsNameTheirKey) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("flow.kernel_size"), std::string::npos) << e.what();
   }
-  RealNvpConfig too_wide;
-  too_wide.hidden_channels = flow::kRealNvpMaxChannels + 1;
-  EXPECT_THROW(RealNvp(lat, too_wide, 1), InputError);
+  RealNvpConfig no_channels;
+  no_channels.hidden_channels = 0;
+  EXPECT_THROW(RealNvp(lat, no_channels, 1), InputError);
   RealNvpConfig no_layers;
   no_layers.coupling_layers = 0;
   EXPECT_THROW(RealNvp(lat, no_layers, 1), InputError);

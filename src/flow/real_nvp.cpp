@@ -59,9 +59,8 @@ RealNvp::RealNvp(const Lattice& lattice, const RealNvpConfig& config, std::uint3
               "must be at least 1, got " + std::to_string(config.coupling_layers));
   check_input(config.hidden_layers >= 0, "hidden_layers",
               "must be 0 or more, got " + std::to_string(config.hidden_layers));
-  check_input(config.hidden_channels >= 1 && config.hidden_channels <= kRealNvpMaxChannels, "hidden_channels",
-              "must be between 1 and " + std::to_string(kRealNvpMaxChannels) + ", got " +
-                  std::to_string(config.hidden_channels));
+  check_input(config.hidden_channels >= 1, "hidden_channels",
+              "must be at least 1, got " + std::to_string(config.hidden_channels));
   check_input(config.kernel_size >= 1 && config.kernel_size % 2 == 1, "kernel_size",
               "must be odd and positive (the kernel is centred on its site), got " +
                   std::to_string(config.kernel_size));

@@ -54,20 +54,18 @@ void conv_forward(const char* label, const Input& input, int batch, const ConstR
                   const Activations& out) {
   const int N = static_cast<int>(shift.extent(0)), KK = shape.kernel_size * shape.kernel_size;
   const int cin = shape.in_channels, cout = shape.out_channels, w0 = shape.weight_offset, b0 = shape.bias_offset;
+  // One thread per output (field, channel, site), sites fastest: one accumulator in a register, none per channel.
   Kokkos::parallel_for(
-      label, Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2, Kokkos::Iterate::Right, Kokkos::Iterate::Right>>(
-                 {0, 0}, {batch, N}),
-      KOKKOS_LAMBDA(const int b, const int x) {
-        double acc[kRealNvpMaxChannels];
-        for (int o = 0; o < cout; ++o) acc[o] = params(b0 + o);
+      label,
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3, Kokkos::Iterate::Right, Kokkos::Iterate::Right>>(
+          {0, 0, 0}, {batch, cout, N}),
+      KOKKOS_LAMBDA(const int b, const int o, const int x) {
+        double acc = params(b0 + o);
         for (int i = 0; i < cin; ++i) {
-          for (int k = 0; k < KK; ++k) {
-            const double v = input(b, i, shift(x, k));
-            const int w = w0 + i * KK + k;  // w[0][i][k]; output channel o adds o * cin K^2
-            for (int o = 0; o < cout; ++o) acc[o] += params(w + o * cin * KK) * v;
-          }
+          const int w = w0 + (o * cin + i) * KK;  // w[o][i][0]
+          for (int k = 0; k < KK; ++k) acc += params(w + k) * input(b, i, shift(x, k));
         }
-        for (int o = 0; o < cout; ++o) out(b, o, x) = activation(acc[o]);
+        out(b, o, x) = activation(acc);
       });
 }
 
@@ -115,20 +113,18 @@ void transposed_conv(const char* label, const ConstActivations& out_bar, const C
   const int N = static_cast<int>(shift.extent(0)), KK = shape.kernel_size * shape.kernel_size;
   const int batch = static_cast<int>(out_bar.extent(0));
   const int cin = shape.in_channels, cout = shape.out_channels, w0 = shape.weight_offset;
+  // One thread per input-channel output (field, channel, site), sites fastest, as in conv_forward.
   Kokkos::parallel_for(
-      label, Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2, Kokkos::Iterate::Right, Kokkos::Iterate::Right>>(
-                 {0, 0}, {batch, N}),
-      KOKKOS_LAMBDA(const int b, const int y) {
-        double acc[kRealNvpMaxChannels];
-        for (int i = 0; i < cin; ++i) acc[i] = 0.0;
+      label,
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3, Kokkos::Iterate::Right, Kokkos::Iterate::Right>>(
+          {0, 0, 0}, {batch, cin, N}),
+      KOKKOS_LAMBDA(const int b, const int i, const int y) {
+        double acc = 0.0;
         for (int o = 0; o < cout; ++o) {
-          for (int k = 0; k < KK; ++k) {
-            const double v = out_bar(b, o, shift(y, KK - 1 - k));  // out_bar at y - d_k
-            const int w = w0 + o * cin * KK + k;                   // w[o][0][k]; input channel i adds i K^2
-            for (int i = 0; i < cin; ++i) acc[i] += params(w + i * KK) * v;
-          }
+          const int w = w0 + (o * cin + i) * KK;  // w[o][i][0]
+          for (int k = 0; k < KK; ++k) acc += params(w + k) * out_bar(b, o, shift(y, KK - 1 - k));  // at y - d_k
         }
-        for (int i = 0; i < cin; ++i) store(b, i, y, acc[i]);
+        store(b, i, y, acc);
       });
 }
 

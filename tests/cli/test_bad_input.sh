@@ -59,6 +59,7 @@ ckpt=$tmp/flow.h5
 expect_error "train: batch smaller than ranks" "train.batch_size" train --config "$input" --train.batch_size=0 --train.checkpoint="$ckpt"
 expect_error "train: unknown schedule" "train.lr_schedule" train --config "$input" --train.lr_schedule=cosine --train.checkpoint="$ckpt"
 expect_error "train: unknown gradient estimator" "train.gradient" train --config "$input" --train.gradient=score --train.checkpoint="$ckpt"
+expect_error "train: unknown reducer" "parallel.reducer = 'gloo': use auto, mpi or nccl" train --config "$input" --parallel.reducer=gloo --train.checkpoint="$ckpt"
 expect_error "train: path gradient of realnvp" "train.gradient = path" train --config "$input" --flow.model=realnvp --train.gradient=path --train.checkpoint="$ckpt"
 expect_error "train: beta out of range" "train.beta1" train --config "$input" --train.beta1=1.5 --train.checkpoint="$ckpt"
 expect_error "train: negative learning rate" "train.lr" train --config "$input" --train.lr=-1 --train.checkpoint="$ckpt"
@@ -74,7 +75,7 @@ expect_error "train: no ODE steps" "flow.ode_steps" train --config "$input" --fl
 expect_error "train: negative training ODE steps" "train.ode_steps" train --config "$input" --train.ode_steps=-1 --train.checkpoint="$ckpt"
 expect_error "train: unknown sin/cos precision" "flow.sincos_precision" train --config "$input" --flow.sincos_precision=half --train.checkpoint="$ckpt"
 expect_error "train: even realnvp kernel" "flow.kernel_size" train --config "$input" --flow.model=realnvp --flow.kernel_size=4 --train.checkpoint="$ckpt"
-expect_error "train: too many realnvp channels" "flow.hidden_channels" train --config "$input" --flow.model=realnvp --flow.hidden_channels=100 --train.checkpoint="$ckpt"
+expect_error "train: realnvp without channels" "flow.hidden_channels" train --config "$input" --flow.model=realnvp --flow.hidden_channels=0 --train.gradient=total --train.checkpoint="$ckpt"
 expect_error "solver-error: realnvp has no solver" "flow.model" solver-error --config "$input" --flow.model=realnvp --train.checkpoint="$ckpt"
 expect_error "train: --resume without checkpoint" "does not exist" train --config "$input" --train.checkpoint="$ckpt" --resume
 echo "garbage" > "$tmp/corrupt.h5"

@@ -25,9 +25,6 @@ struct RealNvpConfig {
   double leaky_slope = 0.01;  ///< LeakyReLU slope for negative inputs (PyTorch's default)
 };
 
-/// Largest hidden_channels the kernels accept (they keep one accumulator per output channel in registers).
-inline constexpr int kRealNvpMaxChannels = 32;
-
 /// Geometry of one convolution inside the parameter buffer: weights w[out][in][ky][kx] from weight_offset,
 /// then bias[out] from bias_offset.
 struct ConvShape {
