@@ -56,8 +56,41 @@ if(PHI4FLOW_ENABLE_TESTS)
   find_package(GTest REQUIRED)
 endif()
 
-if(PHI4FLOW_ENABLE_CUDA)
-  find_package(CUDAToolkit REQUIRED)
-  find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} REQUIRED)
-  find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)
+# The backend comes from Kokkos. A CUDA Kokkos needs cuFFT (flow/fft.cpp) and, unless PHI4FLOW_ENABLE_NCCL is OFF,
+# NCCL (parallel/nccl_reducer.cpp). CUDA is recognised by the config's variables (Kokkos_ENABLE_CUDA, Kokkos_DEVICES:
+# Kokkos 4.x and Debian's 3.4 set both) or by the define the compiler will see (KOKKOS_ENABLE_CUDA in
+# KokkosCore_config.h), so that a config file that exports neither variable is still recognised.
+set(PHI4FLOW_KOKKOS_CUDA OFF)
+if(Kokkos_ENABLE_CUDA OR "CUDA" IN_LIST Kokkos_DEVICES)
+  set(PHI4FLOW_KOKKOS_CUDA ON)
 endif()
+foreach(_dir IN LISTS _kokkos_inc_ok)
+  if(EXISTS "${_dir}/KokkosCore_config.h")
+    file(STRINGS "${_dir}/KokkosCore_config.h" _kokkos_cuda_define REGEX "^#define[ \t]+KOKKOS_ENABLE_CUDA([ \t]|$)")
+    if(_kokkos_cuda_define)
+      set(PHI4FLOW_KOKKOS_CUDA ON)
+    endif()
+  endif()
+endforeach()
+
+set(PHI4FLOW_HAVE_NCCL OFF)
+if(PHI4FLOW_KOKKOS_CUDA)
+  find_package(CUDAToolkit REQUIRED)
+  if(PHI4FLOW_ENABLE_NCCL)
+    # NCCL ships no CMake config: look beside the CUDA toolkit, then under NCCL_ROOT / NCCL_HOME.
+    find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${NCCL_ROOT} $ENV{NCCL_ROOT} $ENV{NCCL_HOME}
+              PATH_SUFFIXES include)
+    find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} ${NCCL_ROOT} $ENV{NCCL_ROOT} $ENV{NCCL_HOME}
+                 PATH_SUFFIXES lib lib64)
+    if(NOT NCCL_INCLUDE_DIR OR NOT NCCL_LIBRARY)
+      message(FATAL_ERROR "Kokkos has the CUDA backend, so phi4flow needs NCCL (nccl.h, libnccl): set NCCL_ROOT, or "
+                          "NCCL_INCLUDE_DIR and NCCL_LIBRARY, or configure with -DPHI4FLOW_ENABLE_NCCL=OFF (training "
+                          "then reduces through MPI)")
+    endif()
+    add_library(phi4flow_nccl INTERFACE)
+    target_include_directories(phi4flow_nccl SYSTEM INTERFACE ${NCCL_INCLUDE_DIR})
+    target_link_libraries(phi4flow_nccl INTERFACE ${NCCL_LIBRARY} CUDA::cudart)
+    set(PHI4FLOW_HAVE_NCCL ON)
+  endif()
+endif()
+message(STATUS "phi4flow: Kokkos CUDA backend (and cuFFT): ${PHI4FLOW_KOKKOS_CUDA}; NCCL reducer: ${PHI4FLOW_HAVE_NCCL}")

@@ -12,6 +12,8 @@
 
 #include "phi4flow/flow/equivariant_flow.hpp"
 #include "phi4flow/flow/real_nvp.hpp"
+#include "phi4flow/error.hpp"
+#include "phi4flow/parallel/make_reducer.hpp"
 #include "phi4flow/parallel/mpi_reducer.hpp"
 #include "phi4flow/rng/philox.hpp"
 #include "phi4flow/train/trainer.hpp"
@@ -244,3 +246,104 @@ TEST(Trainer, EssOfTheIdentityFlowIsThatOfGaussianProposals) {
   EXPECT_GT(ess, 0.0);
   EXPECT_LE(ess, 1.0);
 }
+
+// The reducer of parallel.reducer (parallel/make_reducer.hpp): the choices, and on a CUDA build with NCCL the NCCL
+// reducer against the MPI one.
+TEST(MakeReducer, MpiAlwaysAutoMpiWithoutCudaOrWithOneRank) {
+  const Communicator world = Communicator::world();
+  EXPECT_EQ(make_reducer("mpi", world)->name(), "mpi");
+  const std::string chosen = make_reducer("auto", world)->name();
+#if defined(KOKKOS_ENABLE_CUDA)
+  // NCCL when it is built, there are several ranks and each has a GPU of its own.
+  if (!nccl_reducer_built() || world.size() == 1) EXPECT_EQ(chosen, "mpi");
+  else EXPECT_TRUE(chosen == "mpi" || chosen == "nccl") << chosen;
+#else
+  EXPECT_EQ(chosen, "mpi") << "auto on a build without CUDA";
+#endif
+}
+
+TEST(MakeReducer, UnknownChoiceAndNcclWithoutNcclAreInputErrorsNamingTheKey) {
+  const Communicator world = Communicator::world();
+  const auto message_of = [&](const std::string& choice) {
+    try {
+      make_reducer(choice, world);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(message_of("gloo").find("parallel.reducer = 'gloo'"), std::string::npos) << message_of("gloo");
+  EXPECT_THROW(check_reducer_choice("MPI"), InputError);
+  if (!nccl_reducer_built()) {
+    const std::string message = message_of("nccl");
+    EXPECT_NE(message.find("parallel.reducer = nccl: this build has no NCCL reducer"), std::string::npos) << message;
+    EXPECT_NE(message.find("use parallel.reducer = mpi"), std::string::npos) << message;
+    EXPECT_THROW(check_reducer_choice("nccl"), InputError);
+  } else {
+    EXPECT_NO_THROW(check_reducer_choice("nccl"));
+  }
+}
+
+#if defined(KOKKOS_ENABLE_CUDA)
+namespace {
+
+struct Trained {
+  std::vector<double> losses, parameters;
+};
+
+Trained train_equivariant_flow(Reducer& reducer) {
+  const Communicator world = Communicator::world();
+  const Lattice lattice(4);
+  const Phi4Action action(lattice, Couplings{-4.0, 6.975});
+  TrainerSettings settings;
+  settings.batch_size = 24;
+  settings.seed = 5;
+  settings.schedule = LearningRateSchedule{"constant", 1e-2, 0, 0.0, 1};
+  flow::EquivariantFlow model(lattice, small_flow(), 3);
+  Trainer trainer(model, action, settings, reducer, world.rank(), world.size());
+  Trained result;
+  for (int step = 0; step < 4; ++step) result.losses.push_back(trainer.step());
+  result.parameters = host_copy(model.parameters());
+  return result;
+}
+
+}  // namespace
+
+// Runs on a GPU machine: the NCCL reducer sums the same gradients as MPI, so training gives the same losses and
+// parameters up to the order of the additions. With ranks that share a GPU (2 or 3 ranks on one GPU) NCCL cannot
+// run; the test then checks that parallel.reducer = nccl is refused by name instead.
+TEST(Trainer, NcclReducerGivesTheMpiReducersParametersOrIsRefusedOnASharedGpu) {
+  if (!nccl_reducer_built()) GTEST_SKIP() << "this CUDA build was configured with -DPHI4FLOW_ENABLE_NCCL=OFF";
+  const Communicator world = Communicator::world();
+  std::unique_ptr<Reducer> nccl;
+  try {
+    nccl = make_reducer("nccl", world);
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("parallel.reducer = nccl"), std::string::npos) << message;
+    EXPECT_NE(message.find("share the GPU"), std::string::npos) << message;
+    EXPECT_GT(world.size(), 1) << "a single rank cannot share its GPU: " << message;
+    return;
+  }
+  ASSERT_EQ(nccl->name(), "nccl");
+  MpiReducer mpi(world);
+  const Trained a = train_equivariant_flow(mpi), b = train_equivariant_flow(*nccl);
+  ASSERT_EQ(a.parameters.size(), b.parameters.size());
+  for (std::size_t step = 0; step < a.losses.size(); ++step)
+    EXPECT_NEAR(a.losses[step], b.losses[step], 1e-12 * (1.0 + std::abs(a.losses[step]))) << "step " << step;
+  long differ = 0;
+  for (std::size_t i = 0; i < a.parameters.size(); ++i) {
+    if (!(std::abs(a.parameters[i] - b.parameters[i]) <= 1e-10) && ++differ <= 5)
+      ADD_FAILURE() << "parameter " << i << ": mpi " << a.parameters[i] << ", nccl " << b.parameters[i];
+  }
+  EXPECT_EQ(differ, 0);
+  // Every rank applies the same reduced step.
+  std::vector<double> on_root = b.parameters;
+  MPI_Bcast(on_root.data(), static_cast<int>(on_root.size()), MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  EXPECT_TRUE(on_root == b.parameters) << "rank " << world.rank() << " holds other parameters than rank 0";
+}
+#else
+TEST(Trainer, NcclReducerGivesTheMpiReducersParameters) {
+  GTEST_SKIP() << "no CUDA backend in this build: the NCCL reducer needs a CUDA Kokkos (runs on GPU machines)";
+}
+#endif

@@ -8,7 +8,7 @@
 #include "memory_check.hpp"
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/provenance.hpp"
-#include "phi4flow/parallel/mpi_reducer.hpp"
+#include "phi4flow/parallel/make_reducer.hpp"
 #include "phi4flow/run/training_run.hpp"
 #include "phi4flow/train/trainer.hpp"
 
@@ -130,6 +130,7 @@ int train_command(const Environment& env, int argc, char** argv) {
   const io::TrainConfig& train = settings.train;
   io::validate(settings.run);
   io::validate(train, env.size());
+  io::validate(settings.parallel);
   const Communicator& comm = env.comm();
   comm.check_on_root([&] { check_memory(settings, "train", env.size(), env.ranks_on_node()); });
   const Lattice lattice(settings.lattice.L);
@@ -142,8 +143,8 @@ int train_command(const Environment& env, int argc, char** argv) {
   }
   comm.check_on_root([&] { io::check_output_path("train.checkpoint", train.checkpoint, input.force, input.resume); });
 
-  MpiReducer reducer(comm);
-  Trainer trainer(*model, action, trainer_settings(settings), reducer, comm.rank(), comm.size());
+  const std::unique_ptr<Reducer> reducer = make_reducer(settings.parallel.reducer, comm);
+  Trainer trainer(*model, action, trainer_settings(settings), *reducer, comm.rank(), comm.size());
   const io::AttrList identity = model_identity(*model, model_settings);
   const io::AttrList optimisation = training_identity(model_settings);
   run::TrainingRunSettings run;
@@ -157,9 +158,10 @@ int train_command(const Environment& env, int argc, char** argv) {
   run.history = history_path(train.checkpoint);
   run.resume = input.resume;
   if (comm.root()) {
-    std::printf("phi4flow train: %s on L = %d (m2 = %g, lam = %g), %zu parameters, batch %d on %d ranks, %d steps%s\n",
+    std::printf("phi4flow train: %s on L = %d (m2 = %g, lam = %g), %zu parameters, batch %d on %d ranks (%s reducer), "
+                "%d steps%s\n",
                 model->kind().c_str(), lattice.extent(), settings.action.m2, settings.action.lam,
-                model->parameters().extent(0), train.batch_size, comm.size(), train.steps,
+                model->parameters().extent(0), train.batch_size, comm.size(), reducer->name().c_str(), train.steps,
                 input.resume ? (", resuming at step " + std::to_string(trainer.steps_done())).c_str() : "");
     std::fflush(stdout);
   }

@@ -14,6 +14,7 @@
 #include <typeinfo>
 
 #include "phi4flow/error.hpp"
+#include "phi4flow/parallel/make_reducer.hpp"
 
 namespace phi4flow::io {
 
@@ -27,6 +28,7 @@ po::options_description all_keys(Settings& settings) {
   FlowConfig& flow = settings.flow;
   TrainConfig& train = settings.train;
   SampleConfig& sample = settings.sample;
+  ParallelConfig& parallel = settings.parallel;
   po::options_description physics("Lattice, action and run ([lattice], [action], [run] in the INI file)");
   physics.add_options()("lattice.L", po::value(&lattice.L)->required(),
                         "lattice extent L (periodic L x L lattice), L >= 2")(
@@ -136,8 +138,14 @@ po::options_description all_keys(Settings& settings) {
       "sample.store_fields", po::value(&sample.store_fields)->default_value(sample.store_fields),
       "store the chains' field configurations (false: observables only)");
 
+  po::options_description parallel_keys("Parallel ([parallel] in the INI file)");
+  parallel_keys.add_options()("parallel.reducer", po::value(&parallel.reducer)->default_value(parallel.reducer),
+                              "how training sums gradients over the ranks: auto (nccl on a CUDA build with more "
+                              "than one rank, each on its own GPU; else mpi) | mpi | nccl (GPU to GPU; needs a build "
+                              "with NCCL and one GPU per rank)");
+
   po::options_description all;
-  all.add(physics).add(hmc_keys).add(flow_keys).add(train_keys).add(sample_keys);
+  all.add(physics).add(hmc_keys).add(flow_keys).add(train_keys).add(sample_keys).add(parallel_keys);
   return all;
 }
 
@@ -350,6 +358,10 @@ void validate(const SampleConfig& sample) {
   require_positive("sample.flush_every", sample.flush_every);
   require_positive("sample.batch_size", sample.batch_size);
   require_non_negative("sample.thermalisation", sample.thermalisation);
+}
+
+void validate(const ParallelConfig& parallel) {
+  check_reducer_choice(parallel.reducer);
 }
 
 }  // namespace phi4flow::io

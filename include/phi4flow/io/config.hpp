@@ -85,6 +85,11 @@ struct SampleConfig {
   bool store_fields = true;
 };
 
+struct ParallelConfig {
+  /// How training sums over the ranks: auto | mpi | nccl (parallel/make_reducer.hpp)
+  std::string reducer = "auto";
+};
+
 /// Every section of the input file.
 struct Settings {
   LatticeConfig lattice;
@@ -94,6 +99,7 @@ struct Settings {
   FlowConfig flow;
   TrainConfig train;
   SampleConfig sample;
+  ParallelConfig parallel;
 };
 
 /// Everything a command read from its input, for validation and for the output's provenance.
@@ -130,5 +136,7 @@ void validate(const RunConfig& run);
 void validate(const HmcConfig& hmc);
 void validate(const TrainConfig& train, int n_ranks);
 void validate(const SampleConfig& sample);
+/// \brief parallel.reducer: auto, mpi or nccl, and nccl only on a build with NCCL (check_reducer_choice).
+void validate(const ParallelConfig& parallel);
 
 }  // namespace phi4flow::io

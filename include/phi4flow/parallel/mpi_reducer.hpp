@@ -13,6 +13,7 @@ class MpiReducer final : public Reducer {
   void sum(const Kokkos::View<real_t*, MemSpace>& buffer) override;
   double sum(double value) override;
   double max(double value) override;
+  std::string name() const override { return "mpi"; }
 
  private:
   Communicator comm_;
