@@ -157,8 +157,9 @@ int run_ensemble(const Communicator& comm, Sampler& sampler, const Lattice& latt
     if ((step % stop_check_every == 0 || step == total) && (signal = agree_on_stop())) break;
   }
   if (block.size() > 0 || signal) writer.append(block.to_host(sampler, step));
-  close_and_report(comm, writer, sampler, settings, step < total ? signal : 0, step, progress.elapsed());
-  return signal && step < total ? exit_interrupted : 0;
+  const int stopped_by = step < total ? signal : 0;  // a signal after the last step stops nothing
+  close_and_report(comm, writer, sampler, settings, stopped_by, step, progress.elapsed());
+  return stopped_by ? exit_interrupted : 0;
 }
 
 }  // namespace phi4flow::run
