@@ -93,15 +93,15 @@ int main(int argc, char** argv) {
       }
       const Lattice lat(L);
       const Phi4Action action(lat, Couplings{-4.0, 5.0});
-      auto time_with = [&](bool single_sincos) {
+      auto time_with = [&](bool single) {
         flow::EquivariantFlowConfig variant = cfg;
-        variant.single_precision_sincos = single_sincos;
+        variant.single_precision = single;
         flow::EquivariantFlow model(lat, variant, 1);
         // Costs do not depend on the values; nonzero theta only keeps the fields from staying Gaussian.
         auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), model.parameters());
         for (int i = 0; i < model.theta_size(); ++i) params(i) = 0.01 * std::sin(1.0 + i);
         Kokkos::deep_copy(model.parameters(), params);
-        return bench::time_model(model, action, batch, quick ? 0.0 : 2.0, single_sincos);
+        return bench::time_model(model, action, batch, quick ? 0.0 : 2.0, single);
       };
       const bench::ModelTiming in_double = time_with(false), in_float = time_with(true);
       const double t_train = in_double.train_step, t_sample = in_double.sample;

@@ -9,11 +9,11 @@ packages=(
   libhdf5-openmpi-dev
   libboost-program-options-dev
   libgtest-dev
-  libfftw3-dev
+  libfftw3-dev libsleef-dev
   librandom123-dev
   nlohmann-json3-dev
   libssl-dev
-  python3 python3-h5py python3-numpy python3-matplotlib
+  python3 python3-h5py python3-numpy python3-matplotlib python3-torch
 )
 
 missing=()

@@ -20,7 +20,7 @@ declare -A recipes=(
   [fast]="--train.lr=1e-2 --train.lr_decade_steps=2000"
   [batch1000]="--train.batch_size=1000 --train.lr=1e-2 --train.lr_decade_steps=1000"
   [batch400]="--train.batch_size=400"
-  [double54]="--train.ode_steps=0 --flow.sincos_precision=double"
+  [double54]="--train.ode_steps=0 --flow.precision=double"
 )
 chosen=("$@")
 [ ${#chosen[@]} -eq 0 ] && chosen=(paper default fast batch1000)

@@ -18,6 +18,9 @@ using HostSpace = Kokkos::HostSpace;
 /// A batch of fields: field b at site s is batch(b, s).
 using FieldBatch = Kokkos::View<real_t**, Kokkos::LayoutRight, MemSpace>;
 using ConstFieldBatch = Kokkos::View<const real_t**, Kokkos::LayoutRight, MemSpace>;
+/// The same in another precision (the flow's float arithmetic, flow.precision = single).
+template <class Real>
+using FieldBatchOf = Kokkos::View<Real**, Kokkos::LayoutRight, MemSpace>;
 /// One number per field of a batch (action, log density, ...).
 using BatchScalars = Kokkos::View<real_t*, MemSpace>;
 using ConstBatchScalars = Kokkos::View<const real_t*, MemSpace>;

@@ -17,9 +17,9 @@ std::unique_ptr<flow::Model> make_model(const io::Settings& settings, const Latt
     config.steps = f.ode_steps;
     config.translation_only = f.translation_only;
     config.sign_breaking = f.sign_breaking;
-    if (f.sincos_precision != "double" && f.sincos_precision != "single")
-      throw InputError("flow.sincos_precision = '" + f.sincos_precision + "': use double or single");
-    config.single_precision_sincos = f.sincos_precision == "single";
+    if (f.precision != "double" && f.precision != "single")
+      throw InputError("flow.precision = '" + f.precision + "': use double or single");
+    config.single_precision = f.precision == "single";
     return std::make_unique<flow::EquivariantFlow>(lattice, config, seed);
   }
   if (f.model == "realnvp") {
@@ -53,10 +53,10 @@ void require_same_model(const io::AttrList& identity, const io::AttrList& stored
     }
   }
   // The ODE solver's settings describe how the flow is integrated, not the flow: parameters trained with one
-  // setting are used with another (train.ode_steps, flow.sincos_precision, solver-error).
+  // setting are used with another (train.ode_steps, flow.precision, solver-error).
   io::AttrList model_only;
   for (const auto& attr : identity)
-    if (attr.first != "steps" && attr.first != "single_precision_sincos") model_only.push_back(attr);
+    if (attr.first != "steps" && attr.first != "single_precision") model_only.push_back(attr);
   io::require_match(model_only, stored, source);
 }
 

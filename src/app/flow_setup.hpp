@@ -22,7 +22,7 @@ io::AttrList model_identity(flow::Model& model, const io::Settings& settings);
 
 /// \brief Refuses a checkpoint whose model identity (as written by model_identity) differs from `identity`: the
 /// model kind first, naming the flow.model setting that loads it, then every other entry except the ODE solver's
-/// settings (steps, single_precision_sincos), which may differ.
+/// settings (steps, single_precision), which may differ.
 void require_same_model(const io::AttrList& identity, const io::AttrList& stored, const std::string& source);
 
 /// \brief Reads the checkpoint at `path`, refuses it unless its model identity is `identity` (see

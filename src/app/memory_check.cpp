@@ -17,7 +17,6 @@ namespace phi4flow::app {
 namespace {
 
 constexpr double kReal = 8.0;      // real_t = double
-constexpr double kComplex = 16.0;  // Kokkos::complex<double>
 constexpr double kMargin = 1.15;   // allocator slack, FFT plans, HDF5 buffers, MPI
 constexpr double kFixed = 64e6;    // code, Kokkos, MPI and HDF5 themselves
 
@@ -63,15 +62,19 @@ ModelCost model_cost(const io::Settings& settings, const Geometry& g, int ode_st
   const double nf = flow.sign_breaking ? 2 * F + 1 : F;
   const double rows = flow.translation_only ? g.N : g.N / 8 + g.L + 1;  // D4 orbits of displacements
   const double params = rows * A * nf + F;
+  // Fields and spectra are in the solver's precision (flow.precision); parameters, log q and the fields handed in
+  // and out are double.
+  const double real = flow.precision == "single" ? kReal / 2 : kReal, complex = 2 * real;
   // Parameters, their copy for the kernel cache, gradient, Adam moments, the trainer's gradient buffer; the
   // kernel fields and their two spectra (time basis x features); the stage kernel.
-  cost.fixed = 6 * kReal * params + A * nf * (kReal * g.N + 2 * kComplex * g.M) + kComplex * nf * g.M;
-  // Workspace: features and their spectra, g and its spectrum, acc, stage and state.
-  cost.forward = kReal * g.N * (nf + 4) + kComplex * g.M * (nf + 1);
-  // Adjoint: three stage inputs, three stages' feature spectra, phi_bar, adjoint, adjoint_next, partial sums.
-  cost.gradient = kReal * g.N * 6 + 3 * kComplex * g.M * nf + kReal * 3 * F;
-  cost.stored = kReal * g.N * std::max(ode_steps, 0);
-  cost.path = 4 * kReal * g.N;
+  cost.fixed = 6 * kReal * params + A * nf * (real * g.N + 2 * complex * g.M) + complex * nf * g.M;
+  // Workspace: features and their spectra, g and its spectrum, acc, stage and state; the latent field in double.
+  cost.forward = real * g.N * (nf + 4) + complex * g.M * (nf + 1) + kReal * g.N;
+  // Adjoint: three stage inputs, three stages' feature spectra, phi_bar, adjoint, adjoint_next, the latent field;
+  // the final fields and the force in double; partial sums.
+  cost.gradient = real * g.N * 7 + 3 * complex * g.M * nf + kReal * 2 * g.N + kReal * 3 * F;
+  cost.stored = real * g.N * std::max(ode_steps, 0);
+  cost.path = 4 * real * g.N;
   cost.stored_key = steps_key + " = " + std::to_string(ode_steps);
   cost.stored_name = steps_key;
   cost.forward_keys = "flow.frequencies";

@@ -35,7 +35,7 @@ SolverError measure_solver_error(const io::Settings& settings, const io::Checkpo
                      "checkpoint '" + settings.train.checkpoint + "'");
   io::Settings fine_settings = settings;
   fine_settings.flow.ode_steps *= factor;
-  fine_settings.flow.sincos_precision = "double";
+  fine_settings.flow.precision = "double";
   const auto fine = make_model(fine_settings, lattice);
   load_array(checkpoint.arrays.at("parameters"), model->parameters(), settings.train.checkpoint);
   load_array(checkpoint.arrays.at("parameters"), fine->parameters(), settings.train.checkpoint);
@@ -93,11 +93,11 @@ int solver_error_command(const Environment& env, int argc, char** argv) {
   const SolverError e =
       measure_solver_error(settings, io::read_checkpoint(settings.train.checkpoint), samples, factor);
   std::printf(
-      "solver error of %s (%d RK4 steps, sin/cos in %s) against %d steps in double, %d samples:\n"
+      "solver error of %s (%d RK4 steps in %s precision) against %d steps in double, %d samples:\n"
       "  |log q difference|: mean %.3e, max %.3e\n"
       "  max |phi difference| over sites and samples: %.3e\n"
       "  for scale: standard deviation of log w = -S - log q over the samples: %.3e\n",
-      settings.train.checkpoint.c_str(), settings.flow.ode_steps, settings.flow.sincos_precision.c_str(),
+      settings.train.checkpoint.c_str(), settings.flow.ode_steps, settings.flow.precision.c_str(),
       settings.flow.ode_steps * factor, samples, e.mean, e.worst, e.field, e.log_w_spread);
   return 0;
 }

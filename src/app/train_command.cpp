@@ -43,7 +43,7 @@ io::AttrList training_identity(const io::Settings& s) {
           {"adam_epsilon", s.train.adam_epsilon},
           {"gradient", s.train.gradient},
           {"ode_steps", std::int64_t{s.flow.ode_steps}},
-          {"sincos_precision", s.flow.sincos_precision}};
+          {"precision", s.flow.precision}};
 }
 
 std::string history_path(const std::string& checkpoint) {

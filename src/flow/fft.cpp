@@ -1,5 +1,5 @@
-// Backends of the FFT adapter: RealFft2d with cuFFT when Kokkos runs on CUDA (device buffers), FFTW otherwise;
-// HostRealFft2d with FFTW always.
+// Backends of the FFT adapter: RealFft2d with cuFFT when Kokkos runs on CUDA (device buffers), FFTW otherwise
+// (fftw3 or fftw3f by precision, OpenMP-threaded with Kokkos' OpenMP backend); HostRealFft2d with FFTW always.
 #include "phi4flow/flow/fft.hpp"
 
 #include <fftw3.h>
@@ -20,9 +20,28 @@ void check_cufft(cufftResult rc, const char* what) {
   if (rc != CUFFT_SUCCESS)
     throw RuntimeError(std::string("cuFFT: ") + what + " failed with code " + std::to_string(rc));
 }
+
+// cuFFT's transform types and entry points in each precision.
+template <class Real>
+struct Cufft;
+template <>
+struct Cufft<double> {
+  using Spectrum = cufftDoubleComplex;
+  static constexpr cufftType r2c = CUFFT_D2Z, c2r = CUFFT_Z2D;
+  static cufftResult forward(cufftHandle p, double* in, Spectrum* out) { return cufftExecD2Z(p, in, out); }
+  static cufftResult inverse(cufftHandle p, Spectrum* in, double* out) { return cufftExecZ2D(p, in, out); }
+};
+template <>
+struct Cufft<float> {
+  using Spectrum = cufftComplex;
+  static constexpr cufftType r2c = CUFFT_R2C, c2r = CUFFT_C2R;
+  static cufftResult forward(cufftHandle p, float* in, Spectrum* out) { return cufftExecR2C(p, in, out); }
+  static cufftResult inverse(cufftHandle p, Spectrum* in, float* out) { return cufftExecC2R(p, in, out); }
+};
 }  // namespace
 
-struct RealFft2d::Plans {
+template <class Real>
+struct RealFft2d<Real>::Plans {
   cufftHandle forward = 0;
   cufftHandle inverse = 0;
   ~Plans() {
@@ -31,82 +50,143 @@ struct RealFft2d::Plans {
   }
 };
 
-RealFft2d::RealFft2d(int L, const FieldBatch& real, const SpectrumBatch& spectrum, FftPlanning)
+template <class Real>
+RealFft2d<Real>::RealFft2d(int L, const Fields& real, const Spectra& spectrum, FftPlanning)
     : L_(L), transforms_(static_cast<int>(real.extent(0))), plans_(std::make_unique<Plans>()) {
   check_shape(real, spectrum);
   int n[2] = {L, L};
   const int n_sites = L * L, n_modes = half_spectrum_size(L);
-  check_cufft(cufftPlanMany(&plans_->forward, 2, n, nullptr, 1, n_sites, nullptr, 1, n_modes, CUFFT_D2Z, transforms_),
-              "planning D2Z");
-  check_cufft(cufftPlanMany(&plans_->inverse, 2, n, nullptr, 1, n_modes, nullptr, 1, n_sites, CUFFT_Z2D, transforms_),
-              "planning Z2D");
+  check_cufft(
+      cufftPlanMany(&plans_->forward, 2, n, nullptr, 1, n_sites, nullptr, 1, n_modes, Cufft<Real>::r2c, transforms_),
+      "planning the forward transforms");
+  check_cufft(
+      cufftPlanMany(&plans_->inverse, 2, n, nullptr, 1, n_modes, nullptr, 1, n_sites, Cufft<Real>::c2r, transforms_),
+      "planning the inverse transforms");
   // Same stream as Kokkos' default instance, so transforms and kernels are ordered without fences.
   check_cufft(cufftSetStream(plans_->forward, ExecSpace().cuda_stream()), "setting the stream");
   check_cufft(cufftSetStream(plans_->inverse, ExecSpace().cuda_stream()), "setting the stream");
 }
 
-void RealFft2d::forward(const FieldBatch& real, const SpectrumBatch& spectrum) const {
+template <class Real>
+void RealFft2d<Real>::forward(const Fields& real, const Spectra& spectrum) const {
   check_shape(real, spectrum);
-  check_cufft(cufftExecD2Z(plans_->forward, real.data(), reinterpret_cast<cufftDoubleComplex*>(spectrum.data())),
-              "executing D2Z");
+  using Spectrum = typename Cufft<Real>::Spectrum;
+  check_cufft(Cufft<Real>::forward(plans_->forward, real.data(), reinterpret_cast<Spectrum*>(spectrum.data())),
+              "executing the forward transforms");
 }
 
-void RealFft2d::inverse(const SpectrumBatch& spectrum, const FieldBatch& real) const {
+template <class Real>
+void RealFft2d<Real>::inverse(const Spectra& spectrum, const Fields& real) const {
   check_shape(real, spectrum);
-  check_cufft(cufftExecZ2D(plans_->inverse, reinterpret_cast<cufftDoubleComplex*>(spectrum.data()), real.data()),
-              "executing Z2D");
+  using Spectrum = typename Cufft<Real>::Spectrum;
+  check_cufft(Cufft<Real>::inverse(plans_->inverse, reinterpret_cast<Spectrum*>(spectrum.data()), real.data()),
+              "executing the inverse transforms");
 }
 
 #else
 
-struct RealFft2d::Plans {
-  fftw_plan forward = nullptr;
-  fftw_plan inverse = nullptr;
+namespace {
+// FFTW's plan type and functions in each precision (fftw3 and fftw3f).
+template <class Real>
+struct Fftw;
+template <>
+struct Fftw<double> {
+  using Plan = fftw_plan;
+  using Spectrum = fftw_complex;
+  static constexpr auto plan_r2c = fftw_plan_many_dft_r2c;
+  static constexpr auto plan_c2r = fftw_plan_many_dft_c2r;
+  static constexpr auto execute_r2c = fftw_execute_dft_r2c;
+  static constexpr auto execute_c2r = fftw_execute_dft_c2r;
+  static constexpr auto destroy = fftw_destroy_plan;
+  static constexpr auto alignment_of = fftw_alignment_of;
+#if defined(KOKKOS_ENABLE_OPENMP)
+  static constexpr auto init_threads = fftw_init_threads;
+  static constexpr auto plan_with_nthreads = fftw_plan_with_nthreads;
+#endif
+};
+template <>
+struct Fftw<float> {
+  using Plan = fftwf_plan;
+  using Spectrum = fftwf_complex;
+  static constexpr auto plan_r2c = fftwf_plan_many_dft_r2c;
+  static constexpr auto plan_c2r = fftwf_plan_many_dft_c2r;
+  static constexpr auto execute_r2c = fftwf_execute_dft_r2c;
+  static constexpr auto execute_c2r = fftwf_execute_dft_c2r;
+  static constexpr auto destroy = fftwf_destroy_plan;
+  static constexpr auto alignment_of = fftwf_alignment_of;
+#if defined(KOKKOS_ENABLE_OPENMP)
+  static constexpr auto init_threads = fftwf_init_threads;
+  static constexpr auto plan_with_nthreads = fftwf_plan_with_nthreads;
+#endif
+};
+
+// Plans made after this run on `threads` threads. With Kokkos' OpenMP backend the flow's transforms use all of
+// Kokkos' threads (FFTW's OpenMP threads split the batch); otherwise there is nothing to set.
+template <class Real>
+void plan_threads(int threads) {
+#if defined(KOKKOS_ENABLE_OPENMP)
+  static const bool initialised = Fftw<Real>::init_threads() != 0;
+  PHI4FLOW_CHECK(initialised, "FFTW could not start its threads");
+  Fftw<Real>::plan_with_nthreads(threads);
+#else
+  (void)threads;
+#endif
+}
+}  // namespace
+
+template <class Real>
+struct RealFft2d<Real>::Plans {
+  typename Fftw<Real>::Plan forward = nullptr;
+  typename Fftw<Real>::Plan inverse = nullptr;
   // FFTW's new-array execute functions need buffers aligned like the ones the plan was made for.
   int real_alignment = 0;
   int spectrum_alignment = 0;
   ~Plans() {
-    if (forward) fftw_destroy_plan(forward);
-    if (inverse) fftw_destroy_plan(inverse);
+    if (forward) Fftw<Real>::destroy(forward);
+    if (inverse) Fftw<Real>::destroy(inverse);
   }
 };
 
-RealFft2d::RealFft2d(int L, const FieldBatch& real, const SpectrumBatch& spectrum, FftPlanning planning)
+template <class Real>
+RealFft2d<Real>::RealFft2d(int L, const Fields& real, const Spectra& spectrum, FftPlanning planning)
     : L_(L), transforms_(static_cast<int>(real.extent(0))), plans_(std::make_unique<Plans>()) {
   check_shape(real, spectrum);
   const int n[2] = {L, L};
   const int n_sites = L * L, n_modes = half_spectrum_size(L);
   const unsigned flags = planning == FftPlanning::measure ? FFTW_MEASURE : FFTW_ESTIMATE;
   auto* re = real.data();
-  auto* co = reinterpret_cast<fftw_complex*>(spectrum.data());
-  plans_->forward = fftw_plan_many_dft_r2c(2, n, transforms_, re, nullptr, 1, n_sites, co, nullptr, 1, n_modes, flags);
-  plans_->inverse = fftw_plan_many_dft_c2r(2, n, transforms_, co, nullptr, 1, n_modes, re, nullptr, 1, n_sites, flags);
+  auto* co = reinterpret_cast<typename Fftw<Real>::Spectrum*>(spectrum.data());
+  plan_threads<Real>(ExecSpace().concurrency());
+  plans_->forward = Fftw<Real>::plan_r2c(2, n, transforms_, re, nullptr, 1, n_sites, co, nullptr, 1, n_modes, flags);
+  plans_->inverse = Fftw<Real>::plan_c2r(2, n, transforms_, co, nullptr, 1, n_modes, re, nullptr, 1, n_sites, flags);
   if (!plans_->forward || !plans_->inverse) {
     throw RuntimeError("FFTW could not plan " + std::to_string(transforms_) + " transforms of " + std::to_string(L) +
                        " x " + std::to_string(L));
   }
-  plans_->real_alignment = fftw_alignment_of(re);
-  plans_->spectrum_alignment = fftw_alignment_of(reinterpret_cast<double*>(co));
+  plans_->real_alignment = Fftw<Real>::alignment_of(re);
+  plans_->spectrum_alignment = Fftw<Real>::alignment_of(reinterpret_cast<Real*>(co));
 }
 
-void RealFft2d::forward(const FieldBatch& real, const SpectrumBatch& spectrum) const {
+template <class Real>
+void RealFft2d<Real>::forward(const Fields& real, const Spectra& spectrum) const {
   check_shape(real, spectrum);
-  auto* co = reinterpret_cast<fftw_complex*>(spectrum.data());
-  PHI4FLOW_CHECK(fftw_alignment_of(real.data()) == plans_->real_alignment &&
-                     fftw_alignment_of(reinterpret_cast<double*>(co)) == plans_->spectrum_alignment,
+  auto* co = reinterpret_cast<typename Fftw<Real>::Spectrum*>(spectrum.data());
+  PHI4FLOW_CHECK(Fftw<Real>::alignment_of(real.data()) == plans_->real_alignment &&
+                     Fftw<Real>::alignment_of(reinterpret_cast<Real*>(co)) == plans_->spectrum_alignment,
                  "FFT buffers aligned differently from the planned ones");
   ExecSpace().fence();  // the kernels that filled `real` must have finished
-  fftw_execute_dft_r2c(plans_->forward, real.data(), co);
+  Fftw<Real>::execute_r2c(plans_->forward, real.data(), co);
 }
 
-void RealFft2d::inverse(const SpectrumBatch& spectrum, const FieldBatch& real) const {
+template <class Real>
+void RealFft2d<Real>::inverse(const Spectra& spectrum, const Fields& real) const {
   check_shape(real, spectrum);
-  auto* co = reinterpret_cast<fftw_complex*>(spectrum.data());
-  PHI4FLOW_CHECK(fftw_alignment_of(real.data()) == plans_->real_alignment &&
-                     fftw_alignment_of(reinterpret_cast<double*>(co)) == plans_->spectrum_alignment,
+  auto* co = reinterpret_cast<typename Fftw<Real>::Spectrum*>(spectrum.data());
+  PHI4FLOW_CHECK(Fftw<Real>::alignment_of(real.data()) == plans_->real_alignment &&
+                     Fftw<Real>::alignment_of(reinterpret_cast<Real*>(co)) == plans_->spectrum_alignment,
                  "FFT buffers aligned differently from the planned ones");
   ExecSpace().fence();
-  fftw_execute_dft_c2r(plans_->inverse, co, real.data());
+  Fftw<Real>::execute_c2r(plans_->inverse, co, real.data());
 }
 
 #endif
@@ -137,6 +217,9 @@ HostRealFft2d::HostRealFft2d(int L, int transforms)
   const int n_sites = L * L, n_modes = half_spectrum_size(L);
   auto* re = real_.data();
   auto* co = reinterpret_cast<fftw_complex*>(spectrum_.data());
+#if !defined(KOKKOS_ENABLE_CUDA)
+  plan_threads<double>(1);  // host code calls these from one thread
+#endif
   // FFTW_ESTIMATE leaves the buffers alone while planning (FFTW_MEASURE would overwrite them).
   plans_->forward =
       fftw_plan_many_dft_r2c(2, n, transforms, re, nullptr, 1, n_sites, co, nullptr, 1, n_modes, FFTW_ESTIMATE);
@@ -160,11 +243,15 @@ HostRealFft2d::~HostRealFft2d() = default;
 HostRealFft2d::HostRealFft2d(HostRealFft2d&&) noexcept = default;
 HostRealFft2d& HostRealFft2d::operator=(HostRealFft2d&&) noexcept = default;
 
-RealFft2d::~RealFft2d() = default;
-RealFft2d::RealFft2d(RealFft2d&&) noexcept = default;
-RealFft2d& RealFft2d::operator=(RealFft2d&&) noexcept = default;
+template <class Real>
+RealFft2d<Real>::~RealFft2d() = default;
+template <class Real>
+RealFft2d<Real>::RealFft2d(RealFft2d&&) noexcept = default;
+template <class Real>
+RealFft2d<Real>& RealFft2d<Real>::operator=(RealFft2d&&) noexcept = default;
 
-void RealFft2d::check_shape(const FieldBatch& real, const SpectrumBatch& spectrum) const {
+template <class Real>
+void RealFft2d<Real>::check_shape(const Fields& real, const Spectra& spectrum) const {
   PHI4FLOW_CHECK(transforms_ > 0, "an FFT batch needs at least one transform");
   PHI4FLOW_CHECK(static_cast<int>(real.extent(0)) == transforms_ && static_cast<int>(spectrum.extent(0)) == transforms_,
                  "FFT buffers hold " + std::to_string(real.extent(0)) + " and " + std::to_string(spectrum.extent(0)) +
@@ -174,5 +261,8 @@ void RealFft2d::check_shape(const FieldBatch& real, const SpectrumBatch& spectru
       "FFT buffers do not hold L x L fields and their half spectra");
   PHI4FLOW_CHECK(real.span_is_contiguous() && spectrum.span_is_contiguous(), "FFT buffers must be contiguous");
 }
+
+template class RealFft2d<double>;
+template class RealFft2d<float>;
 
 }  // namespace phi4flow::flow

@@ -71,8 +71,9 @@ po::options_description all_keys(Settings& settings) {
       "ablation: kernel equivariant under translations only (one parameter per displacement)")(
       "flow.sign_breaking", po::value(&flow.sign_breaking)->default_value(flow.sign_breaking),
       "ablation: features {sin, cos, 1} instead of sin (breaks phi -> -phi)")(
-      "flow.sincos_precision", po::value(&flow.sincos_precision)->default_value(flow.sincos_precision),
-      "double | single: precision of sin and cos of the features (single: faster steps, log q moves by ~1e-5)")(
+      "flow.precision", po::value(&flow.precision)->default_value(flow.precision),
+      "double | single: precision of the flow's fields, features, FFTs and adjoint (single: about twice as fast on "
+      "CPUs; log q, the action and the gradient are summed in double; solver-error measures the difference)")(
       "flow.coupling_layers", po::value(&flow.coupling_layers)->default_value(flow.coupling_layers),
       "realnvp: affine coupling layers, checkerboard masks of alternating parity (paper: 16)")(
       "flow.hidden_layers", po::value(&flow.hidden_layers)->default_value(flow.hidden_layers),
@@ -218,10 +219,17 @@ bool parse_input(const std::string& command, int argc, char** argv, Settings& se
   input.command_line = join_arguments(argc, argv);
 
   const std::string help_hint = "; 'phi4flow " + command + " --help' lists every key";
+  // Keys that were renamed: the error says what replaced them.
+  const auto hint_for = [&](const std::string& message) {
+    if (message.find("sincos_precision") != std::string::npos)
+      return "; flow.sincos_precision was replaced by flow.precision = double | single (single now runs the whole "
+             "flow in float, not only sin and cos)" + help_hint;
+    return help_hint;
+  };
   try {
     po::store(po::command_line_parser(argc, argv).options(all).run(), input.values);
   } catch (const po::error& e) {
-    throw InputError(std::string("command line: ") + e.what() + help_hint);
+    throw InputError(std::string("command line: ") + e.what() + hint_for(e.what()));
   }
   if (input.values.count("help")) {
     if (print_help) std::cout << "Usage: phi4flow " << command << " --config FILE [--section.key=value ...]\n\n" << all;
@@ -241,7 +249,7 @@ bool parse_input(const std::string& command, int argc, char** argv, Settings& se
     po::store(po::parse_config_file(stream, keys, false), input.values);
     po::notify(input.values);
   } catch (const po::error& e) {
-    throw InputError(input.config_path + ": " + e.what() + help_hint);
+    throw InputError(input.config_path + ": " + e.what() + hint_for(e.what()));
   }
   require_finite_reals(input.values);
   if (input.force && input.resume) throw InputError("--force and --resume exclude each other: choose one");

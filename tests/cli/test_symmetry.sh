@@ -3,12 +3,12 @@
 # a small HMC ensemble: log q of the equivariant flow is the same on all 8 L^2 lattice images and their sign flips to
 # rounding; the translation-only ablation stays invariant under translations but not rotations; the sign-breaking
 # ablation keeps the lattice symmetries but not phi -> -phi; RealNVP breaks both. The output file holds log q of
-# every image and the model's identity.
+# every image and the model's identity. In double precision, where rounding is 1e-16 (test_flow checks float).
 set -euo pipefail
 phi4flow=${1:?usage: test_symmetry.sh PHI4FLOW}
 source "$(dirname "$0")/common.sh"
 input=$inputs/L6.ini
-common=(--config "$input" --lattice.L=4 --flow.time_basis=4 --flow.frequencies=3 --flow.ode_steps=6
+common=(--config "$input" --flow.precision=double --lattice.L=4 --flow.time_basis=4 --flow.frequencies=3 --flow.ode_steps=6
         --flow.coupling_layers=4 --flow.hidden_channels=4)
 "$phi4flow" hmc "${common[@]}" --hmc.thermalisation=50 --hmc.trajectories=200 --hmc.chains_per_rank=2 \
   --hmc.output="$tmp/hmc.h5" > /dev/null

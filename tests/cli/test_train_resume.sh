@@ -11,7 +11,7 @@ input=$inputs/L6.ini
 base=(--config "$input" --lattice.L=4 --flow.time_basis=4 --flow.ode_steps=6 --train.ess_every=5
       --train.ess_samples=16 --train.checkpoint_every=7)
 # The training solver is pinned, whatever the input file chooses, so that the refusals below can change it.
-solver=(--train.ode_steps=0 --flow.sincos_precision=double)
+solver=(--train.ode_steps=0 --flow.precision=double)
 cnf=(--flow.frequencies=3 --train.batch_size=8 --action.lam=6.975 --train.gradient=total)
 cnf_path=(--flow.frequencies=3 --train.batch_size=8 --action.lam=6.975 --train.gradient=path)
 realnvp=(--flow.model=realnvp --train.gradient=total --flow.coupling_layers=4 --flow.hidden_channels=4 --train.batch_size=8 --action.lam=6.975)
@@ -65,14 +65,14 @@ expect_refusal "set flow.model = realnvp" "$realnvp_checkpoint" "${cnf[@]}"
 expect_refusal "hidden_channels" "$realnvp_checkpoint" --flow.model=realnvp --train.gradient=total --flow.coupling_layers=4 --flow.hidden_channels=5 \
   --train.batch_size=8 --action.lam=6.975
 # The solver settings of training are part of the optimisation: a resume must keep them.
-expect_refusal "ode_steps" "$cnf_checkpoint" "${cnf[@]}" --train.ode_steps=3 --flow.sincos_precision=double
-expect_refusal "sincos_precision" "$cnf_checkpoint" "${cnf[@]}" --train.ode_steps=0 --flow.sincos_precision=single
+expect_refusal "ode_steps" "$cnf_checkpoint" "${cnf[@]}" --train.ode_steps=3 --flow.precision=double
+expect_refusal "precision" "$cnf_checkpoint" "${cnf[@]}" --train.ode_steps=0 --flow.precision=single
 expect_refusal "gradient" "$cnf_checkpoint" "${cnf_path[@]}" "${solver[@]}"
 expect_refusal "lr_warmup_steps" "$cnf_checkpoint" "${cnf[@]}" "${solver[@]}" --train.lr_warmup_steps=5
 # ...but they are not the model: parameters trained with 3 RK4 steps and float sin/cos sample with 6 in double.
-"$phi4flow" train "${base[@]}" "${cnf[@]}" --train.steps=10 --train.ode_steps=3 --flow.sincos_precision=single \
+"$phi4flow" train "${base[@]}" "${cnf[@]}" --train.steps=10 --train.ode_steps=3 --flow.precision=single \
   --train.checkpoint="$tmp/coarse.h5" > /dev/null
-"$phi4flow" sample "${base[@]}" "${cnf[@]}" --flow.sincos_precision=double --checkpoint="$tmp/coarse.h5" --sample.steps=20 \
+"$phi4flow" sample "${base[@]}" "${cnf[@]}" --flow.precision=double --checkpoint="$tmp/coarse.h5" --sample.steps=20 \
   --sample.thermalisation=5 \
   --sample.output="$tmp/coarse_sample.h5" > "$tmp/coarse_sample.log" ||
   { echo "FAIL: a model trained with train.ode_steps = 3 did not sample with flow.ode_steps = 6"; cat "$tmp/coarse_sample.log"; exit 1; }

@@ -16,6 +16,10 @@
 
 namespace phi4flow::flow {
 
+namespace detail {
+class FlowSolver;
+}
+
 struct EquivariantFlowConfig {
   int time_basis = 10;  ///< A: hat functions K_a(t) on a uniform grid over [0, t_end]
   int frequencies = 9;  ///< F: learnable frequencies omega_f
@@ -26,9 +30,9 @@ struct EquivariantFlowConfig {
   bool sign_breaking = false;
   double t_end = 1.0;
   FftPlanning fft_planning = FftPlanning::estimate;
-  /// sin and cos of the features in float: three times cheaper on CPUs (they are most of a step) and log q moves
-  /// by ~1e-5, far below the RK4 error (docs/flow.md). Everything else stays double.
-  bool single_precision_sincos = false;
+  /// flow.precision = single: fields, features, FFTs and adjoint states in float (about twice as fast on CPUs,
+  /// half the memory); the action, log q, the divergence sums and the gradient stay double (docs/flow.md).
+  bool single_precision = false;
 };
 
 /// The time kernel at one time: the two hat functions that can be nonzero, K_lo(t) = w_lo and K_hi(t) = w_hi
@@ -55,6 +59,8 @@ TimeWeights hat_weights(int time_basis, double t_end, double t);
 /// compares parameters() with the values the transforms were made from (one pass over the buffer) and
 /// recomputes them when anything changed, so writing into parameters() from anywhere is always safe.
 ///
+/// The arithmetic runs in the precision of config.single_precision (a solver in double or float,
+/// src/flow/flow_solver.hpp); the fields passed in and out, log q, the action and the gradient are double.
 /// Scratch memory is allocated once per batch size (a new batch size reallocates it and replans the FFTs).
 /// loss_and_gradient() also keeps phi at the end of every step (steps x batch x sites numbers) and, within
 /// one step of the adjoint, the feature spectra of three RK4 stages (3 x batch x feature_count() x L (L/2+1)
@@ -113,58 +119,17 @@ class EquivariantFlow final : public Model {
                         const FieldBatch& phi_bar, const ParameterView& grad);
 
  private:
-  struct Workspace;         // scratch of the forward integration, per batch size
-  struct AdjointWorkspace;  // scratch of the discrete adjoint, per batch size
-  struct ScoreWorkspace;    // scratch of the score's integration, per batch size
-
-  TimeWeights time_weights(double t) const { return hat_weights(config_.time_basis, config_.t_end, t); }
-  Workspace& workspace(int batch);
-  AdjointWorkspace& adjoint_workspace(int batch);
-  ScoreWorkspace& score_workspace(int batch);
   double do_loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad,
                               GradientEstimator estimator) override;
-  void refresh_kernel_transforms();
-  void prepare_time(const TimeWeights& tw);
-  void velocity(Workspace& ws, const ConstFieldBatch& y, const SpectrumBatch& spectra);
-  // adj.phi_bar = d/dy [ws.fields . g(y) + c div g(y)]; the parameter derivative is added to grad, or skipped
-  // when grad is empty (the score needs phi_bar alone).
-  void velocity_vjp(Workspace& ws, AdjointWorkspace& adj, const ConstFieldBatch& y, const SpectrumBatch& spectra,
-                    bool spectra_ready, const TimeWeights& tw, double c, const ParameterView& grad);
-  void rk4_step(Workspace& ws, const ConstFieldBatch& y, const FieldBatch& y_out, const BatchScalars& ell, double t,
-                double h);
-  void score_rk4_step(Workspace& ws, AdjointWorkspace& adj, ScoreWorkspace& sc, const ConstFieldBatch& y,
-                      const FieldBatch& y_out, const BatchScalars& ell, const FieldBatch& score, double t, double h);
-  void adjoint_step(Workspace& ws, AdjointWorkspace& adj, const ConstFieldBatch& y, double t, double h,
-                    double ell_bar, const ParameterView& grad);
-  void finish_theta_gradient(const ParameterView& grad);
 
   Lattice lattice_;
   EquivariantFlowConfig config_;
   int sites_ = 0;     // N = L^2
-  int modes_ = 0;     // L (L/2 + 1)
   int rows_ = 0;      // theta rows
   int features_ = 0;  // j per site
-
   ParameterView params_;
-  ParameterView params_of_transforms_;  // the parameters kernel_spectra_ was computed from
-  bool transforms_valid_ = false;
-
   std::vector<int> row_of_host_;
-  Kokkos::View<int*, MemSpace> row_of_;     // theta row of displacement r
-  Kokkos::View<int*, MemSpace> row_start_;  // displacements of row p: row_sites_[row_start_[p] .. row_start_[p+1])
-  Kokkos::View<int*, MemSpace> row_sites_;
-
-  FieldBatch kernel_fields_;      // (a, j) x r: W_{a,j}(r), later the theta-gradient correlations
-  SpectrumBatch kernel_spectra_;  // (a, j) x k: conj(W^_{a,j}(k)) / N
-  SpectrumBatch theta_spectra_;   // (a, j) x k: adjoint accumulator of the theta gradient in Fourier space
-  std::unique_ptr<RealFft2d> kernel_fft_;
-  SpectrumBatch stage_kernel_;                // j x k: sum_a K_a(t) conj(W^_{a,j}(k)) / N at the current stage time
-  Kokkos::View<real_t*, MemSpace> stage_w0_;  // j: W_j(t, r = 0) at the current stage time
-
-  std::unique_ptr<Workspace> ws_;
-  std::unique_ptr<AdjointWorkspace> adj_;
-  std::unique_ptr<ScoreWorkspace> score_ws_;
-  Kokkos::View<real_t***, Kokkos::LayoutRight, MemSpace> trajectory_;  // phi after step n + 1, for the adjoint
+  std::unique_ptr<detail::FlowSolver> solver_;
 };
 
 }  // namespace phi4flow::flow

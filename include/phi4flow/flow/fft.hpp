@@ -1,6 +1,7 @@
 // The project's FFT adapter: batched real 2D transforms of L x L fields (r2c forward, c2r inverse), so that the
-// model can do periodic convolutions in Fourier space (RealFft2d: FFTW on the host, cuFFT when Kokkos runs on
-// CUDA) and host code such as the ensemble analysis can compute correlators (HostRealFft2d: FFTW in every build).
+// model can do periodic convolutions in Fourier space (RealFft2d<double or float>: FFTW on the host, threaded over
+// the batch with Kokkos' OpenMP backend, cuFFT when Kokkos runs on CUDA) and host code such as the ensemble
+// analysis can compute correlators (HostRealFft2d: FFTW in every build).
 // The backend headers (FFTW's, cuFFT's) stay in src/flow/fft.cpp: nothing else includes them.
 #pragma once
 
@@ -16,7 +17,9 @@ using Complex = Kokkos::complex<real_t>;
 
 /// A batch of half spectra of real L x L fields: transform i, mode k = k1 * (L/2 + 1) + k2 with
 /// 0 <= k1 < L, 0 <= k2 <= L/2 (the other half follows from Hermitian symmetry).
-using SpectrumBatch = Kokkos::View<Complex**, Kokkos::LayoutRight, MemSpace>;
+template <class Real>
+using SpectrumBatchOf = Kokkos::View<Kokkos::complex<Real>**, Kokkos::LayoutRight, MemSpace>;
+using SpectrumBatch = SpectrumBatchOf<real_t>;
 using HostSpectrumBatch = SpectrumBatch::HostMirror;
 
 /// How hard FFTW searches for a fast plan (cuFFT ignores it). measure takes seconds per new size but may
@@ -28,14 +31,19 @@ KOKKOS_INLINE_FUNCTION int half_spectrum_size(int L) {
   return L * (L / 2 + 1);
 }
 
-/// Forward and inverse transforms of a fixed number of L x L fields at once. Plans are made once, at
-/// construction, and released by the destructor; executing them allocates nothing.
+/// Forward and inverse transforms of a fixed number of L x L fields at once, in double or float (Real). Plans are
+/// made once, at construction, for all the transforms together (one plan per direction, FFTW's plan_many or
+/// cuFFT's), and released by the destructor; executing them allocates nothing.
+template <class Real>
 class RealFft2d {
  public:
+  using Fields = FieldBatchOf<Real>;
+  using Spectra = SpectrumBatchOf<Real>;
+
   /// \brief Plans both directions for real.extent(0) transforms of L x L fields stored in `real`
   /// (transforms x L*L) and `spectrum` (transforms x L*(L/2+1)). FftPlanning::measure overwrites both
   /// buffers while planning. Later calls may use other buffers of the same shape and alignment.
-  RealFft2d(int L, const FieldBatch& real, const SpectrumBatch& spectrum, FftPlanning planning);
+  RealFft2d(int L, const Fields& real, const Spectra& spectrum, FftPlanning planning);
   ~RealFft2d();
   RealFft2d(RealFft2d&&) noexcept;
   RealFft2d& operator=(RealFft2d&&) noexcept;
@@ -46,13 +54,13 @@ class RealFft2d {
   int transforms() const { return transforms_; }
 
   /// \brief spectrum(i, k) = sum_x real(i, x) exp(-i k.x) for every transform i; `real` is left unchanged.
-  void forward(const FieldBatch& real, const SpectrumBatch& spectrum) const;
+  void forward(const Fields& real, const Spectra& spectrum) const;
   /// \brief real(i, x) = sum_k spectrum(i, k) exp(+i k.x) over the full spectrum, unnormalised (so
   /// inverse(forward(f)) = L^2 f). Overwrites `spectrum` (c2r transforms work in place).
-  void inverse(const SpectrumBatch& spectrum, const FieldBatch& real) const;
+  void inverse(const Spectra& spectrum, const Fields& real) const;
 
  private:
-  void check_shape(const FieldBatch& real, const SpectrumBatch& spectrum) const;
+  void check_shape(const Fields& real, const Spectra& spectrum) const;
 
   struct Plans;
   int L_ = 0;

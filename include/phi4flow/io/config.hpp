@@ -44,7 +44,7 @@ struct FlowConfig {
   int ode_steps = 50;
   bool translation_only = false;
   bool sign_breaking = false;
-  std::string sincos_precision = "double";  ///< equivariant_cnf: "single" evaluates the features' sin/cos in float
+  std::string precision = "double";  ///< equivariant_cnf: "single" integrates the flow in float (flow.md)
   // realnvp
   int coupling_layers = 16;
   int hidden_layers = 2;
