@@ -42,18 +42,13 @@ target_compile_definitions(phi4flow_hdf5 INTERFACE ${HDF5_C_DEFINITIONS} ${HDF5_
 find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 
 find_package(PkgConfig REQUIRED)
-# FFTW in double (the analysis, flow.precision = double) and float (flow.precision = single); with Kokkos' OpenMP
-# backend also FFTW's OpenMP threads, so that one rank's transforms use all its cores.
+# FFTW in double (the analysis, flow.precision = double) and float (flow.precision = single). With Kokkos' OpenMP
+# backend each thread runs whole transforms of its share of the batch (flow/fft.cpp), so FFTW's own threads are
+# not needed.
 pkg_check_modules(FFTW3 REQUIRED IMPORTED_TARGET fftw3)
 pkg_check_modules(FFTW3F REQUIRED IMPORTED_TARGET fftw3f)
 add_library(phi4flow_fftw INTERFACE)
 target_link_libraries(phi4flow_fftw INTERFACE PkgConfig::FFTW3 PkgConfig::FFTW3F)
-if(Kokkos_ENABLE_OPENMP OR "OPENMP" IN_LIST Kokkos_DEVICES)
-  find_library(FFTW3_OMP_LIBRARY fftw3_omp HINTS ${FFTW3_LIBRARY_DIRS} REQUIRED)
-  find_library(FFTW3F_OMP_LIBRARY fftw3f_omp HINTS ${FFTW3F_LIBRARY_DIRS} REQUIRED)
-  target_link_libraries(phi4flow_fftw INTERFACE ${FFTW3_OMP_LIBRARY} ${FFTW3F_OMP_LIBRARY})
-  message(STATUS "phi4flow: Kokkos OpenMP backend, FFTW with OpenMP threads")
-endif()
 # SLEEF: vectorised sin and cos for the flow on CPUs (a CUDA build uses the device's own).
 pkg_check_modules(SLEEF REQUIRED IMPORTED_TARGET sleef)
 

@@ -1,10 +1,13 @@
 // Backends of the FFT adapter: RealFft2d with cuFFT when Kokkos runs on CUDA (device buffers), FFTW otherwise
-// (fftw3 or fftw3f by precision, OpenMP-threaded with Kokkos' OpenMP backend); HostRealFft2d with FFTW always.
+// (fftw3 or fftw3f by precision, the batch split over the threads of Kokkos' host backend); HostRealFft2d with FFTW
+// always.
 #include "phi4flow/flow/fft.hpp"
 
 #include <fftw3.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "phi4flow/error.hpp"
 #if defined(KOKKOS_ENABLE_CUDA)
@@ -99,10 +102,6 @@ struct Fftw<double> {
   static constexpr auto execute_c2r = fftw_execute_dft_c2r;
   static constexpr auto destroy = fftw_destroy_plan;
   static constexpr auto alignment_of = fftw_alignment_of;
-#if defined(KOKKOS_ENABLE_OPENMP)
-  static constexpr auto init_threads = fftw_init_threads;
-  static constexpr auto plan_with_nthreads = fftw_plan_with_nthreads;
-#endif
 };
 template <>
 struct Fftw<float> {
@@ -114,10 +113,80 @@ struct Fftw<float> {
   static constexpr auto execute_c2r = fftwf_execute_dft_c2r;
   static constexpr auto destroy = fftwf_destroy_plan;
   static constexpr auto alignment_of = fftwf_alignment_of;
-#if defined(KOKKOS_ENABLE_OPENMP)
-  static constexpr auto init_threads = fftwf_init_threads;
-  static constexpr auto plan_with_nthreads = fftwf_plan_with_nthreads;
-#endif
+};
+
+}  // namespace
+
+template <class Real>
+struct RealFft2d<Real>::Plans {
+  cufftHandle forward = 0;
+  cufftHandle inverse = 0;
+  ~Plans() {
+    cufftDestroy(forward);
+    cufftDestroy(inverse);
+  }
+};
+
+template <class Real>
+RealFft2d<Real>::RealFft2d(int L, const Fields& real, const Spectra& spectrum, FftPlanning)
+    : L_(L), transforms_(static_cast<int>(real.extent(0))), plans_(std::make_unique<Plans>()) {
+  check_shape(real, spectrum);
+  int n[2] = {L, L};
+  const int n_sites = L * L, n_modes = half_spectrum_size(L);
+  check_cufft(
+      cufftPlanMany(&plans_->forward, 2, n, nullptr, 1, n_sites, nullptr, 1, n_modes, Cufft<Real>::r2c, transforms_),
+      "planning the forward transforms");
+  check_cufft(
+      cufftPlanMany(&plans_->inverse, 2, n, nullptr, 1, n_modes, nullptr, 1, n_sites, Cufft<Real>::c2r, transforms_),
+      "planning the inverse transforms");
+  // Same stream as Kokkos' default instance, so transforms and kernels are ordered without fences.
+  check_cufft(cufftSetStream(plans_->forward, ExecSpace().cuda_stream()), "setting the stream");
+  check_cufft(cufftSetStream(plans_->inverse, ExecSpace().cuda_stream()), "setting the stream");
+}
+
+template <class Real>
+void RealFft2d<Real>::forward(const Fields& real, const Spectra& spectrum) const {
+  check_shape(real, spectrum);
+  using Spectrum = typename Cufft<Real>::Spectrum;
+  check_cufft(Cufft<Real>::forward(plans_->forward, real.data(), reinterpret_cast<Spectrum*>(spectrum.data())),
+              "executing the forward transforms");
+}
+
+template <class Real>
+void RealFft2d<Real>::inverse(const Spectra& spectrum, const Fields& real) const {
+  check_shape(real, spectrum);
+  using Spectrum = typename Cufft<Real>::Spectrum;
+  check_cufft(Cufft<Real>::inverse(plans_->inverse, reinterpret_cast<Spectrum*>(spectrum.data()), real.data()),
+              "executing the inverse transforms");
+}
+
+#else
+
+namespace {
+// FFTW's plan type and functions in each precision (fftw3 and fftw3f).
+template <class Real>
+struct Fftw;
+template <>
+struct Fftw<double> {
+  using Plan = fftw_plan;
+  using Spectrum = fftw_complex;
+  static constexpr auto plan_r2c = fftw_plan_many_dft_r2c;
+  static constexpr auto plan_c2r = fftw_plan_many_dft_c2r;
+  static constexpr auto execute_r2c = fftw_execute_dft_r2c;
+  static constexpr auto execute_c2r = fftw_execute_dft_c2r;
+  static constexpr auto destroy = fftw_destroy_plan;
+  static constexpr auto alignment_of = fftw_alignment_of;
+};
+template <>
+struct Fftw<float> {
+  using Plan = fftwf_plan;
+  using Spectrum = fftwf_complex;
+  static constexpr auto plan_r2c = fftwf_plan_many_dft_r2c;
+  static constexpr auto plan_c2r = fftwf_plan_many_dft_c2r;
+  static constexpr auto execute_r2c = fftwf_execute_dft_r2c;
+  static constexpr auto execute_c2r = fftwf_execute_dft_c2r;
+  static constexpr auto destroy = fftwf_destroy_plan;
+  static constexpr auto alignment_of = fftwf_alignment_of;
 };
 
 // Plans made after this run on `threads` threads. With Kokkos' OpenMP backend the flow's transforms use all of
@@ -134,16 +203,19 @@ void plan_threads(int threads) {
 }
 }  // namespace
 
+// The transforms are split into one contiguous chunk per thread of Kokkos' host backend (one chunk on Serial),
+// each with plans of its own: every thread does whole transforms with no synchronisation inside FFTW, and a field's
+// transform is the same whatever the thread count.
 template <class Real>
 struct RealFft2d<Real>::Plans {
-  typename Fftw<Real>::Plan forward = nullptr;
-  typename Fftw<Real>::Plan inverse = nullptr;
-  // FFTW's new-array execute functions need buffers aligned like the ones the plan was made for.
+  std::vector<typename Fftw<Real>::Plan> forward, inverse;
+  std::vector<int> first;  // chunk c holds transforms first[c] .. first[c + 1] - 1
+  // FFTW's new-array execute functions need buffers aligned like the ones the plans were made for.
   int real_alignment = 0;
   int spectrum_alignment = 0;
   ~Plans() {
-    if (forward) Fftw<Real>::destroy(forward);
-    if (inverse) Fftw<Real>::destroy(inverse);
+    for (auto plan : forward) Fftw<Real>::destroy(plan);
+    for (auto plan : inverse) Fftw<Real>::destroy(plan);
   }
 };
 
@@ -154,18 +226,39 @@ RealFft2d<Real>::RealFft2d(int L, const Fields& real, const Spectra& spectrum, F
   const int n[2] = {L, L};
   const int n_sites = L * L, n_modes = half_spectrum_size(L);
   const unsigned flags = planning == FftPlanning::measure ? FFTW_MEASURE : FFTW_ESTIMATE;
-  auto* re = real.data();
-  auto* co = reinterpret_cast<typename Fftw<Real>::Spectrum*>(spectrum.data());
-  plan_threads<Real>(ExecSpace().concurrency());
-  plans_->forward = Fftw<Real>::plan_r2c(2, n, transforms_, re, nullptr, 1, n_sites, co, nullptr, 1, n_modes, flags);
-  plans_->inverse = Fftw<Real>::plan_c2r(2, n, transforms_, co, nullptr, 1, n_modes, re, nullptr, 1, n_sites, flags);
-  if (!plans_->forward || !plans_->inverse) {
-    throw RuntimeError("FFTW could not plan " + std::to_string(transforms_) + " transforms of " + std::to_string(L) +
-                       " x " + std::to_string(L));
+  const int chunks = std::min(ExecSpace().concurrency(), transforms_);
+  for (int c = 0; c <= chunks; ++c)
+    plans_->first.push_back(static_cast<int>(static_cast<long long>(c) * transforms_ / chunks));
+  for (int c = 0; c < chunks; ++c) {
+    const int first = plans_->first[c], count = plans_->first[c + 1] - first;
+    auto* re = real.data() + static_cast<std::size_t>(first) * n_sites;
+    auto* co = reinterpret_cast<typename Fftw<Real>::Spectrum*>(spectrum.data()) + static_cast<std::size_t>(first) * n_modes;
+    plans_->forward.push_back(
+        Fftw<Real>::plan_r2c(2, n, count, re, nullptr, 1, n_sites, co, nullptr, 1, n_modes, flags));
+    plans_->inverse.push_back(
+        Fftw<Real>::plan_c2r(2, n, count, co, nullptr, 1, n_modes, re, nullptr, 1, n_sites, flags));
+    if (!plans_->forward.back() || !plans_->inverse.back()) {
+      throw RuntimeError("FFTW could not plan " + std::to_string(count) + " transforms of " + std::to_string(L) +
+                         " x " + std::to_string(L));
+    }
   }
-  plans_->real_alignment = Fftw<Real>::alignment_of(re);
-  plans_->spectrum_alignment = Fftw<Real>::alignment_of(reinterpret_cast<Real*>(co));
+  plans_->real_alignment = Fftw<Real>::alignment_of(real.data());
+  plans_->spectrum_alignment = Fftw<Real>::alignment_of(reinterpret_cast<Real*>(spectrum.data()));
 }
+
+namespace {
+// Runs execute(chunk) for every chunk, one per thread of the host backend.
+template <class Execute>
+void for_each_chunk(int chunks, const Execute& execute) {
+  ExecSpace().fence();  // the kernels that filled the input must have finished
+  if (chunks == 1) {
+    execute(0);
+    return;
+  }
+  Kokkos::parallel_for("phi4flow::RealFft2d", Kokkos::RangePolicy<ExecSpace>(0, chunks), execute);
+  ExecSpace().fence();
+}
+}  // namespace
 
 template <class Real>
 void RealFft2d<Real>::forward(const Fields& real, const Spectra& spectrum) const {
@@ -174,8 +267,12 @@ void RealFft2d<Real>::forward(const Fields& real, const Spectra& spectrum) const
   PHI4FLOW_CHECK(Fftw<Real>::alignment_of(real.data()) == plans_->real_alignment &&
                      Fftw<Real>::alignment_of(reinterpret_cast<Real*>(co)) == plans_->spectrum_alignment,
                  "FFT buffers aligned differently from the planned ones");
-  ExecSpace().fence();  // the kernels that filled `real` must have finished
-  Fftw<Real>::execute_r2c(plans_->forward, real.data(), co);
+  const Plans& plans = *plans_;
+  const std::size_t n_sites = static_cast<std::size_t>(L_) * L_, n_modes = half_spectrum_size(L_);
+  Real* re = real.data();
+  for_each_chunk(static_cast<int>(plans.forward.size()), [&plans, re, co, n_sites, n_modes](const int c) {
+    Fftw<Real>::execute_r2c(plans.forward[c], re + plans.first[c] * n_sites, co + plans.first[c] * n_modes);
+  });
 }
 
 template <class Real>
@@ -185,8 +282,12 @@ void RealFft2d<Real>::inverse(const Spectra& spectrum, const Fields& real) const
   PHI4FLOW_CHECK(Fftw<Real>::alignment_of(real.data()) == plans_->real_alignment &&
                      Fftw<Real>::alignment_of(reinterpret_cast<Real*>(co)) == plans_->spectrum_alignment,
                  "FFT buffers aligned differently from the planned ones");
-  ExecSpace().fence();
-  Fftw<Real>::execute_c2r(plans_->inverse, co, real.data());
+  const Plans& plans = *plans_;
+  const std::size_t n_sites = static_cast<std::size_t>(L_) * L_, n_modes = half_spectrum_size(L_);
+  Real* re = real.data();
+  for_each_chunk(static_cast<int>(plans.inverse.size()), [&plans, re, co, n_sites, n_modes](const int c) {
+    Fftw<Real>::execute_c2r(plans.inverse[c], co + plans.first[c] * n_modes, re + plans.first[c] * n_sites);
+  });
 }
 
 #endif
@@ -217,9 +318,6 @@ HostRealFft2d::HostRealFft2d(int L, int transforms)
   const int n_sites = L * L, n_modes = half_spectrum_size(L);
   auto* re = real_.data();
   auto* co = reinterpret_cast<fftw_complex*>(spectrum_.data());
-#if !defined(KOKKOS_ENABLE_CUDA)
-  plan_threads<double>(1);  // host code calls these from one thread
-#endif
   // FFTW_ESTIMATE leaves the buffers alone while planning (FFTW_MEASURE would overwrite them).
   plans_->forward =
       fftw_plan_many_dft_r2c(2, n, transforms, re, nullptr, 1, n_sites, co, nullptr, 1, n_modes, FFTW_ESTIMATE);
