@@ -436,6 +436,34 @@ TEST(Flow, LogDensityIsInvariantUnderLatticeAndSign) {
   }
 }
 
+// flow.fft_planning = measure: FFTW may pick other plans, which round differently but compute the same transforms.
+TEST(Flow, MeasuredFftPlansGiveTheSameFlowToRounding) {
+  const Lattice lat(6);
+  const int batch = 4, n = lat.volume();
+  const auto z = random_fields(batch, n, 23);
+  const auto dev_z = Kokkos::create_mirror_view_and_copy(MemSpace(), z);
+  auto run = [&](flow::FftPlanning planning) {
+    EquivariantFlowConfig cfg;
+    cfg.time_basis = 4;
+    cfg.frequencies = 3;
+    cfg.steps = 6;
+    cfg.fft_planning = planning;
+    EquivariantFlow flow(lat, cfg, 24);
+    randomize_theta(flow, 25, 0.5);
+    FieldBatch phi("phi", batch, n);
+    BatchScalars log_q("log_q", batch);
+    flow.sample(dev_z, phi, log_q);
+    return std::make_pair(Kokkos::create_mirror_view_and_copy(HostSpace(), phi),
+                          Kokkos::create_mirror_view_and_copy(HostSpace(), log_q));
+  };
+  const auto [phi_estimate, log_q_estimate] = run(flow::FftPlanning::estimate);
+  const auto [phi_measure, log_q_measure] = run(flow::FftPlanning::measure);
+  for (int b = 0; b < batch; ++b) {
+    EXPECT_NEAR(log_q_measure(b), log_q_estimate(b), 1e-12 * std::abs(log_q_estimate(b)));
+    for (int s = 0; s < n; ++s) EXPECT_NEAR(phi_measure(b, s), phi_estimate(b, s), 1e-12);
+  }
+}
+
 TEST(Flow, ZeroThetaIsTheIdentity) {
   const Lattice lat(5);
   EquivariantFlow flow(lat, EquivariantFlowConfig{}, 20);

@@ -20,6 +20,9 @@ std::unique_ptr<flow::Model> make_model(const io::Settings& settings, const Latt
     if (f.precision != "double" && f.precision != "single")
       throw InputError("flow.precision = '" + f.precision + "': use double or single");
     config.single_precision = f.precision == "single";
+    if (f.fft_planning != "estimate" && f.fft_planning != "measure")
+      throw InputError("flow.fft_planning = '" + f.fft_planning + "': use estimate or measure");
+    config.fft_planning = f.fft_planning == "measure" ? flow::FftPlanning::measure : flow::FftPlanning::estimate;
     return std::make_unique<flow::EquivariantFlow>(lattice, config, seed);
   }
   if (f.model == "realnvp") {

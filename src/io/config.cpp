@@ -71,6 +71,10 @@ po::options_description all_keys(Settings& settings) {
       "ablation: kernel equivariant under translations only (one parameter per displacement)")(
       "flow.sign_breaking", po::value(&flow.sign_breaking)->default_value(flow.sign_breaking),
       "ablation: features {sin, cos, 1} instead of sin (breaks phi -> -phi)")(
+      "flow.fft_planning", po::value(&flow.fft_planning)->default_value(flow.fft_planning),
+      "estimate | measure: how FFTW picks its plans on CPUs (measure: 5-15% faster steps after a few seconds of "
+      "planning, but the plan, and so the rounding, can differ between runs: results are then reproducible only to "
+      "rounding, and a resumed run is not bit-identical)")(
       "flow.precision", po::value(&flow.precision)->default_value(flow.precision),
       "double | single: precision of the flow's fields, features, FFTs and adjoint (single: about twice as fast on "
       "CPUs; log q, the action and the gradient are summed in double; solver-error measures the difference)")(

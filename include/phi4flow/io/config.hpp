@@ -45,6 +45,7 @@ struct FlowConfig {
   bool translation_only = false;
   bool sign_breaking = false;
   std::string precision = "double";  ///< equivariant_cnf: "single" integrates the flow in float (flow.md)
+  std::string fft_planning = "estimate";  ///< equivariant_cnf on CPUs: "measure" lets FFTW time its plans
   // realnvp
   int coupling_layers = 16;
   int hidden_layers = 2;
