@@ -17,7 +17,7 @@ for L in $sizes; do
   "$phi4flow" train "${common[@]}" --train.steps=1 --train.batch_size=2 --train.ess_samples=2 \
     --train.checkpoint="$tmp/L$L.h5" > /dev/null
   # About the same work at every L: fewer proposals on larger lattices.
-  steps=$(( 256 * 36 / (L * L) + 8 ))
+  steps=$(( 1536 * 36 / (L * L) + 48 ))
   single=""
   for ranks in $ranks_list; do
     log=$(mpiexec -n "$ranks" --oversubscribe "$phi4flow" sample "${common[@]}" --checkpoint "$tmp/L$L.h5" \

@@ -370,7 +370,7 @@ def main():
               f"{args.steps} timed steps after a warm-up",
               f"phi4flow: {runner.describe()} ({args.ranks} ranks x "
               f"{args.threads or 'default'} threads); (1 + K)-step minus 1-step runs, K <= {args.steps} "
-              f"(proposals: K <= {4 * args.steps} MH steps of {args.batch})",
+              f"(proposals: K <= {20 * args.steps} MH steps of {args.batch})",
               "ratio = PyTorch / phi4flow (> 1: phi4flow faster)"]
     rows = []
     for L in args.sizes:
