@@ -14,7 +14,7 @@ Settings of the comparison (the paper's model): A = 10 time basis functions, F =
   steps, is the cost of a step without start-up, allocation, FFT planning or the first step. K is --steps, fewer
   if the first run says K steps would take more than --max-seconds. Launched as [--mpiexec -n RANKS] BINARY with
   OMP_NUM_THREADS = --threads; --phi4flow-args are added to every phi4flow command line (e.g.
-  "--flow.precision=single" on a binary that has it, "--flow.sincos_precision=single" on older ones).
+  "--flow.precision=single").
 * phi4flow also with train.gradient = path, and with the training settings of input/L<L>.ini where that file
   exists (its batch, its train.ode_steps, its gradient and precision).
 * phi4flow sample: MH runs of 1 and 1 + K steps with 100 chains in all (100 / RANKS per rank, one flow batch
@@ -293,10 +293,9 @@ def input_settings(path):
     train, flow = c["train"] if "train" in c else {}, c["flow"] if "flow" in c else {}
     steps = train.get("ode_steps", "0")
     steps = flow.get("ode_steps", "50") if steps == "0" else steps
-    precision = flow.get("precision", flow.get("sincos_precision", "double"))
-    what = "sin/cos " if "sincos_precision" in flow else ""
+    precision = flow.get("precision", "double")
     return (f"batch {train.get('batch_size', '100')}, {steps} RK4, {train.get('gradient', 'total')} gradient, "
-            f"{what}{precision}")
+            f"{precision}")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 // Model construction from the input file and checkpoint (de)serialisation helpers.
 #include "flow_setup.hpp"
 
+#include <filesystem>
+
 #include "phi4flow/error.hpp"
 #include "phi4flow/flow/equivariant_flow.hpp"
 #include "phi4flow/flow/real_nvp.hpp"
@@ -70,6 +72,21 @@ io::Checkpoint load_trained_parameters(flow::Model& model, const io::AttrList& i
     throw InputError("checkpoint '" + path + "' holds no parameters: is it a phi4flow train checkpoint?");
   load_array(checkpoint.arrays.at("parameters"), model.parameters(), path + ": parameters");
   return checkpoint;
+}
+
+std::string sampling_checkpoint(const std::string& flag, const io::Settings& settings, const io::Input& input) {
+  if (!flag.empty()) return flag;
+  const std::string& trained = settings.train.checkpoint;
+  if (!trained.empty() && std::filesystem::exists(trained)) return trained;
+  std::string shipped = settings.sample.shipped_model;
+  if (!shipped.empty() && std::filesystem::path(shipped).is_relative())
+    shipped = (std::filesystem::path(input.config_path).parent_path() / shipped).lexically_normal().string();
+  if (!shipped.empty() && std::filesystem::exists(shipped)) return shipped;
+  throw InputError("no trained model: --checkpoint is not given, train.checkpoint = '" + trained +
+                   "' does not exist" +
+                   (shipped.empty() ? std::string(" and sample.shipped_model is not set")
+                                    : ", nor does sample.shipped_model = '" + shipped + "'") +
+                   ": train one with phi4flow train, or pass --checkpoint FILE");
 }
 
 io::Checkpoint load_start_parameters(flow::Model& model, const io::AttrList& identity, const std::string& path) {

@@ -18,7 +18,7 @@ int sample_command(const Environment& env, int argc, char** argv) {
   std::string checkpoint_flag;
   io::po::options_description extra("sample");
   extra.add_options()("checkpoint", io::po::value(&checkpoint_flag),
-                      "trained model to sample (default: train.checkpoint)");
+                      "trained model to sample (default: train.checkpoint if it exists, else sample.shipped_model)");
   io::Settings settings;
   io::Input input;
   if (!io::parse_input("sample", argc, argv, settings, input, env.rank() == 0, extra)) return 0;
@@ -27,13 +27,11 @@ int sample_command(const Environment& env, int argc, char** argv) {
   io::validate(cfg);
   const Communicator& comm = env.comm();
   comm.check_on_root([&] { check_memory(settings, "sample", env.size(), env.ranks_on_node()); });
-  const std::string checkpoint_path = checkpoint_flag.empty() ? settings.train.checkpoint : checkpoint_flag;
-  if (checkpoint_path.empty())
-    throw InputError("no trained model: set train.checkpoint in the input file or pass --checkpoint FILE");
   const Lattice lattice(settings.lattice.L);
   const Phi4Action action(lattice, Couplings{settings.action.m2, settings.action.lam});
   const std::unique_ptr<flow::Model> model = make_model(settings, lattice);
   comm.check_on_root([&] { io::check_output_path("sample.output", cfg.output, input.force, input.resume); });
+  const std::string checkpoint_path = sampling_checkpoint(checkpoint_flag, settings, input);
   const io::AttrList identity = model_identity(*model, settings);
   const io::Checkpoint checkpoint = load_trained_parameters(*model, identity, checkpoint_path);
   const std::int64_t trained_steps = checkpoint.counters.count("step") ? checkpoint.counters.at("step") : 0;

@@ -140,6 +140,9 @@ po::options_description all_keys(Settings& settings) {
       "records per chain between flushes to disk (a kill loses at most one block)")(
       "sample.batch_size", po::value(&sample.batch_size)->default_value(sample.batch_size),
       "proposals per flow evaluation on each rank (speed and memory only; the chains do not depend on it)")(
+      "sample.shipped_model", po::value(&sample.shipped_model),
+      "trained model to sample when there is no --checkpoint and no file at train.checkpoint (the input files name "
+      "the one in models/; relative to the input file's folder)")(
       "sample.store_fields", po::value(&sample.store_fields)->default_value(sample.store_fields),
       "store the chains' field configurations (false: observables only)");
 

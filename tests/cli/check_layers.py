@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The layer rules of docs/architecture.md, checked on the source tree: which phi4flow modules each module may
-include, where MPI, HDF5 and the FFT libraries may appear, and how long a command function may grow. Prints every
+include, where MPI, HDF5, the FFT libraries and SLEEF may appear, and how long a command function may grow. Prints every
 violation with its file and line and exits 1 if there is any."""
 import pathlib
 import re
@@ -26,6 +26,8 @@ ALLOWED = {
 MPI_FOLDERS = ("src/parallel/", "include/phi4flow/parallel/", "src/io/", "include/phi4flow/io/")
 HDF5_FILES = ("src/io/",)
 FFT_FILES = ("src/flow/fft.cpp",)
+# SLEEF and the vector intrinsics: only the files compiled per instruction set and their dispatcher.
+SIMD_FILES = ("src/flow/vector_math.cpp", "src/flow/simd/")
 MAX_COMMAND_LINES = 60
 
 problems = []
@@ -44,6 +46,8 @@ for path in sources:
             problems.append(f"{where}: HDF5 C API outside src/io: {line.strip()}")
         if re.search(r"#include\s*[<\"](fftw3|cufft)\.h", line) and not rel.startswith(FFT_FILES):
             problems.append(f"{where}: an FFT library outside the flow/fft.hpp adapter: {line.strip()}")
+        if re.search(r"#include\s*[<\"](sleef|immintrin)\.h", line) and not rel.startswith(SIMD_FILES):
+            problems.append(f"{where}: SLEEF or intrinsics outside flow/vector_math.cpp and flow/simd/: {line.strip()}")
         included = re.match(r'\s*#include\s*"phi4flow/([a-z_]+)/', line)
         if included and module in ALLOWED and included.group(1) != module and included.group(1) not in ALLOWED[module]:
             problems.append(f"{where}: {module}/ may not include {included.group(1)}/ (docs/architecture.md)")

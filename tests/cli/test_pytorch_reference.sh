@@ -20,14 +20,8 @@ if ! "$python" -c "import torch" 2> /dev/null; then
   exit 1
 fi
 
-# Double precision everywhere, with whichever precision key this binary has.
-help=$("$phi4flow" train --help 2>&1 || true)
-precision=()
-if grep -q -- "--flow.precision" <<<"$help"; then
-  precision=(--flow.precision=double)
-elif grep -q -- "--flow.sincos_precision" <<<"$help"; then
-  precision=(--flow.sincos_precision=double)
-fi
+# Double precision everywhere.
+precision=(--flow.precision=double)
 
 cat > "$tmp/in.ini" <<EOF
 [lattice]
@@ -118,10 +112,7 @@ with h5py.File(f"{tmp}/sym.h5", "r") as f:
     model_attrs = dict(f["model"].attrs)
     log_q_ref, symmetry = f["log_q"][()], f["symmetry"][()]
     chain, record, action_ref = f["chain"][()], f["record"][()], f["action"][()]
-for key, value in model_attrs.items():  # single_precision_sincos = 0 (older binaries), precision = double, ...
-    if "precision" in key:
-        value = value.decode() if isinstance(value, bytes) else value
-        assert value in (0, 0.0, "double"), f"symmetry ran with {key} = {value}: the comparison needs double"
+assert model_attrs["single_precision"] == 0, "symmetry ran with flow.precision = single: the comparison needs double"
 with h5py.File(f"{tmp}/hmc.h5", "r") as f:
     n = int(f["configs"].attrs["n_complete"])
     assert np.all(record < n)

@@ -2,7 +2,7 @@
 # Flow Metropolis-Hastings (phi4flow sample) on a tiny trained model: the chains do not depend on the proposal
 # batch size or on the number of ranks (bit for bit: 1 rank x 4 chains = 2 ranks x 2, 1 rank x 6 = 3 ranks x 2); a run killed with SIGKILL, or stopped by SIGTERM, and resumed
 # equals an uninterrupted one record for record; a checkpoint for another lattice or coupling, a missing one and a
-# corrupt one are refused by name.
+# corrupt one are refused by name; without a trained checkpoint the input's shipped model is sampled.
 set -euo pipefail
 phi4flow=${1:?usage: test_sample.sh PHI4FLOW MPIEXEC}
 mpiexec=${2:?}
@@ -103,4 +103,18 @@ cp "$tmp/flow.h5" "$tmp/other.h5"
 "$phi4flow" train "${model[@]}" --train.steps=21 --train.batch_size=8 --train.ess_samples=16 --train.ess_every=10 \
   --train.checkpoint="$tmp/other.h5" > /dev/null --force
 expect_refusal "checkpoint_sha256" "${long[@]}" --sample.output="$tmp/killed.h5" --resume --checkpoint="$tmp/other.h5"
+
+# The shipped model: with no --checkpoint and no file at train.checkpoint, sample takes sample.shipped_model,
+# relative to the input file's folder; with none of the three, the refusal names them.
+mkdir -p "$tmp/inputs/models"
+cp "$input" "$tmp/inputs/in.ini"
+cp "$tmp/flow.h5" "$tmp/inputs/models/shipped.h5"
+shipped=(--config "$tmp/inputs/in.ini" --lattice.L=4 --flow.time_basis=4 --flow.frequencies=3 --flow.ode_steps=6
+         --train.checkpoint="$tmp/not_trained.h5" --sample.steps=20 --sample.thermalisation=0 --sample.chains_per_rank=2)
+"$phi4flow" sample "${shipped[@]}" --sample.shipped_model=models/shipped.h5 --sample.output="$tmp/shipped.h5" \
+  > "$tmp/shipped.log"
+grep -qF "from $tmp/inputs/models/shipped.h5" "$tmp/shipped.log" || {
+  echo "FAIL: sample did not take the shipped model" >&2; cat "$tmp/shipped.log"; exit 1; }
+expect_refusal "sample.shipped_model = '$tmp/inputs/models/none.h5'" "${shipped[@]}" \
+  --sample.shipped_model=models/none.h5 --sample.output="$tmp/refused.h5"
 echo "PASS"

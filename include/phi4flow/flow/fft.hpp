@@ -32,8 +32,8 @@ KOKKOS_INLINE_FUNCTION int half_spectrum_size(int L) {
 }
 
 /// Forward and inverse transforms of a fixed number of L x L fields at once, in double or float (Real). Plans are
-/// made once, at construction, for all the transforms together (one plan per direction, FFTW's plan_many or
-/// cuFFT's), and released by the destructor; executing them allocates nothing.
+/// made once, at construction (FFTW: one plan_many per direction for each host thread's share of the batch; cuFFT:
+/// one per direction for the whole batch), and released by the destructor; executing them allocates nothing.
 template <class Real>
 class RealFft2d {
  public:

@@ -84,6 +84,9 @@ struct SampleConfig {
   int flush_every = 500;
   int batch_size = 64;  ///< proposals drawn by one flow call (memory and speed only: results do not change)
   bool store_fields = true;
+  /// A trained model that ships with phi4flow (models/), sampled when there is neither --checkpoint nor a file at
+  /// train.checkpoint; a relative path is relative to the input file's folder.
+  std::string shipped_model;
 };
 
 struct ParallelConfig {
