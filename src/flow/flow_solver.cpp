@@ -35,13 +35,13 @@ class FlowSolverOf final : public FlowSolver {
   struct AdjointWorkspace;
   struct ScoreWorkspace;
 
-  static F fields(const std::string& name, int rows, int cols) {
+  static F make_fields(const std::string& name, int rows, int cols) {
     return F(uninitialized("phi4flow::EquivariantFlow::" + name), rows, cols);
   }
-  static S spectra(const std::string& name, int rows, int cols) {
+  static S make_spectra(const std::string& name, int rows, int cols) {
     return S(uninitialized("phi4flow::EquivariantFlow::" + name), rows, cols);
   }
-  static BatchScalars scalars(const std::string& name, int n) {
+  static BatchScalars make_scalars(const std::string& name, int n) {
     return BatchScalars(uninitialized("phi4flow::EquivariantFlow::" + name), n);
   }
 
@@ -90,20 +90,20 @@ template <class Real>
 struct FlowSolverOf<Real>::Workspace {
   Workspace(int L, int batch_size, int n_features, FftPlanning planning)
       : batch(batch_size),
-        features(FlowSolverOf::fields("features", batch_size * n_features, L * L)),
-        feature_spectra(FlowSolverOf::spectra("feature_spectra", batch_size * n_features, half_spectrum_size(L))),
-        fields(FlowSolverOf::fields("fields", batch_size, L * L)),
-        field_spectra(FlowSolverOf::spectra("field_spectra", batch_size, half_spectrum_size(L))),
+        features(make_fields("features", batch_size * n_features, L * L)),
+        feature_spectra(make_spectra("feature_spectra", batch_size * n_features, half_spectrum_size(L))),
+        fields(make_fields("fields", batch_size, L * L)),
+        field_spectra(make_spectra("field_spectra", batch_size, half_spectrum_size(L))),
         feature_fft(L, features, feature_spectra, planning),
         field_fft(L, fields, field_spectra, planning),
-        acc(FlowSolverOf::fields("acc", batch_size, L * L)),
-        stage(FlowSolverOf::fields("stage", batch_size, L * L)),
-        state(FlowSolverOf::fields("state", batch_size, L * L)),
+        acc(make_fields("acc", batch_size, L * L)),
+        stage(make_fields("stage", batch_size, L * L)),
+        state(make_fields("state", batch_size, L * L)),
         latent(uninitialized("phi4flow::EquivariantFlow::latent"), batch_size, L * L),
-        div(scalars("div", batch_size)),
-        ell_acc(scalars("ell_acc", batch_size)),
-        ell(scalars("ell", batch_size)),
-        action(scalars("action", batch_size)) {}
+        div(make_scalars("div", batch_size)),
+        ell_acc(make_scalars("ell_acc", batch_size)),
+        ell(make_scalars("ell", batch_size)),
+        action(make_scalars("action", batch_size)) {}
 
   int batch;
   F features;  // h_j(phi); in the VJP then W_j * v, then the omega terms
@@ -127,13 +127,13 @@ struct FlowSolverOf<Real>::AdjointWorkspace {
   AdjointWorkspace(int L, int batch_size, int n_features, int n_reduced)
       : batch(batch_size),
         stage_inputs(uninitialized("phi4flow::EquivariantFlow::stage_inputs"), 3, batch_size, L * L),
-        stage_spectra{FlowSolverOf::spectra("stage_spectra", batch_size * n_features, half_spectrum_size(L)),
-                      FlowSolverOf::spectra("stage_spectra", batch_size * n_features, half_spectrum_size(L)),
-                      FlowSolverOf::spectra("stage_spectra", batch_size * n_features, half_spectrum_size(L))},
-        phi_bar(FlowSolverOf::fields("phi_bar", batch_size, L * L)),
-        adjoint(FlowSolverOf::fields("adjoint", batch_size, L * L)),
-        adjoint_next(FlowSolverOf::fields("adjoint_next", batch_size, L * L)),
-        latent(FlowSolverOf::fields("latent", batch_size, L * L)),
+        stage_spectra{make_spectra("stage_spectra", batch_size * n_features, half_spectrum_size(L)),
+                      make_spectra("stage_spectra", batch_size * n_features, half_spectrum_size(L)),
+                      make_spectra("stage_spectra", batch_size * n_features, half_spectrum_size(L))},
+        phi_bar(make_fields("phi_bar", batch_size, L * L)),
+        adjoint(make_fields("adjoint", batch_size, L * L)),
+        adjoint_next(make_fields("adjoint_next", batch_size, L * L)),
+        latent(make_fields("latent", batch_size, L * L)),
         final_fields(uninitialized("phi4flow::EquivariantFlow::final_fields"), batch_size, L * L),
         force(uninitialized("phi4flow::EquivariantFlow::force"), batch_size, L * L),
         partial(uninitialized("phi4flow::EquivariantFlow::partial"), n_reduced, batch_size) {}
@@ -157,13 +157,13 @@ template <class Real>
 struct FlowSolverOf<Real>::ScoreWorkspace {
   ScoreWorkspace(int L, int batch_size)
       : batch(batch_size),
-        score(FlowSolverOf::fields("score", batch_size, L * L)),
-        velocity(FlowSolverOf::fields("score_velocity", batch_size, L * L)),
-        acc(FlowSolverOf::fields("score_acc", batch_size, L * L)),
-        stage(FlowSolverOf::fields("score_stage", batch_size, L * L)),
-        no_div(scalars("score_no_div", batch_size)),
-        unused_acc(scalars("score_unused_acc", batch_size)),
-        unused_ell(scalars("score_unused_ell", batch_size)) {}
+        score(make_fields("score", batch_size, L * L)),
+        velocity(make_fields("score_velocity", batch_size, L * L)),
+        acc(make_fields("score_acc", batch_size, L * L)),
+        stage(make_fields("score_stage", batch_size, L * L)),
+        no_div(make_scalars("score_no_div", batch_size)),
+        unused_acc(make_scalars("score_unused_acc", batch_size)),
+        unused_ell(make_scalars("score_unused_ell", batch_size)) {}
 
   int batch;
   F score;     // the score at the current step
@@ -178,11 +178,11 @@ FlowSolverOf<Real>::FlowSolverOf(const FlowDefinition& definition)
     : def_(definition),
       params_of_transforms_("phi4flow::EquivariantFlow::parameters_of_transforms", definition.params.extent(0)) {
   const int kernel_count = config().time_basis * def_.features;
-  kernel_fields_ = fields("kernel_fields", kernel_count, def_.sites);
-  kernel_spectra_ = spectra("kernel_spectra", kernel_count, def_.modes);
-  theta_spectra_ = spectra("theta_spectra", kernel_count, def_.modes);
+  kernel_fields_ = make_fields("kernel_fields", kernel_count, def_.sites);
+  kernel_spectra_ = make_spectra("kernel_spectra", kernel_count, def_.modes);
+  theta_spectra_ = make_spectra("theta_spectra", kernel_count, def_.modes);
   kernel_fft_ = std::make_unique<RealFft2d<Real>>(def_.L, kernel_fields_, kernel_spectra_, config().fft_planning);
-  stage_kernel_ = spectra("stage_kernel", def_.features, def_.modes);
+  stage_kernel_ = make_spectra("stage_kernel", def_.features, def_.modes);
   stage_w0_ = RealView("phi4flow::EquivariantFlow::stage_w0", def_.features);
 }
 
