@@ -55,7 +55,7 @@ class FlowSolverOf final : public FlowSolver {
   ScoreWorkspace& score_workspace(int batch);
   void refresh_kernel_transforms();
   void prepare_time(const TimeWeights& tw);
-  // log q and the latent field of phi: integrates backwards, leaving the latent field in workspace().state.
+  // log q and the latent field of phi: integrates backwards, leaving the latent field in workspace().latent.
   void integrate_back(const ConstFieldBatch& phi, const BatchScalars& log_q);
   void velocity(Workspace& ws, const CF& y, const S& spectra);
   // adj.phi_bar = d/dy [ws.fields . g(y) + c div g(y)]; the parameter derivative is added to grad, or skipped
