@@ -132,8 +132,14 @@ forward_stop() {
   ) &
   forwarder=$!
 }
+# Binding needs a task plugin: where the cluster has none (TaskPlugin=task/none, as tools/slurm_cluster.sh's), srun
+# would only warn about it.
+cluster_binds() { ! scontrol show config 2>/dev/null | grep -qE '^TaskPlugin +=( task/none)?$'; }
+# --kill-on-bad-exit: a rank that dies (killed, out of memory, a crash) ends the whole step at once, where the other
+# ranks would wait for it in their next collective forever.
 run_step() {
-  srun --mpi=pmix "${srun_bind[@]}" bash -c 'trap "" USR1; exec "$@"' phi4flow-rank "$@" &
+  cluster_binds || srun_bind=()
+  srun --mpi=pmix --kill-on-bad-exit=1 ${srun_bind[@]+"${srun_bind[@]}"} bash -c 'trap "" USR1; exec "$@"' phi4flow-rank "$@" &
   step=$! started=$SECONDS
   trap 'stop_requested=1; forward_stop' USR1
   if [ "$stop_requested" = 1 ]; then forward_stop; fi
@@ -142,6 +148,10 @@ run_step() {
   local rc=0
   wait "$step" || rc=$?
   case "$forwarder" in "" | starting) ;; *) kill "$forwarder" 2>/dev/null || true ;; esac
+  case $rc in
+    0 | 2 | 3) ;;   # done; bad input (phi4flow said why); stopped by USR1 with everything saved
+    *) echo "$me: the step failed (srun exit status $rc; srun's lines above name the rank and node): every rank was ended; what was saved before stays, and RESUME=1 continues from it, also on fewer nodes" >&2 ;;
+  esac
   exit "$rc"
 }
 

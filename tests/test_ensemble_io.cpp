@@ -17,6 +17,7 @@
 
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/ensemble.hpp"
+#include "phi4flow/io/ensemble_merge.hpp"
 #include "test_support.hpp"
 #include "io/hdf5.hpp"  // the private HDF5 wrapper: these tests inspect and damage files
 
@@ -111,6 +112,12 @@ double value(int quantity, int chain, std::int64_t step, int i) {
 
 constexpr int kState = 99;
 
+// The global id of local chain lc: the value every record of it carries.
+int chain_id(const io::EnsembleLayout& layout, int lc) {
+  const int index = layout.first_chain + lc;
+  return layout.chain_ids.empty() ? index : static_cast<int>(layout.chain_ids[static_cast<std::size_t>(index)]);
+}
+
 io::RecordBlock make_block(const io::EnsembleLayout& layout, int n, std::int64_t first_step) {
   const int c = layout.local_chains, V = layout.L * layout.L, L = layout.L;
   io::RecordBlock block;
@@ -123,11 +130,11 @@ io::RecordBlock make_block(const io::EnsembleLayout& layout, int n, std::int64_t
     io::HostReals2 series(layout.record_scalars[k], c, n);
     for (int lc = 0; lc < c; ++lc)
       for (int r = 0; r < n; ++r)
-        series(lc, r) = value(1 + static_cast<int>(k), layout.first_chain + lc, first_step + r, 0);
+        series(lc, r) = value(1 + static_cast<int>(k), chain_id(layout, lc), first_step + r, 0);
     block.scalars[layout.record_scalars[k]] = series;
   }
   for (int lc = 0; lc < c; ++lc) {
-    const int chain = layout.first_chain + lc;
+    const int chain = chain_id(layout, lc);
     for (int r = 0; r < n; ++r) {
       block.step(lc, r) = first_step + r;
       for (int s = 0; s < V; ++s) block.phi(lc, r, s) = value(0, chain, first_step + r, s);
@@ -499,6 +506,84 @@ TEST(EnsembleIO, ReaderRejectsWhatIsNotAnEnsemble) {
   EXPECT_NE(not_ensemble.find("not a phi4flow-ensemble"), std::string::npos) << not_ensemble;
   const std::string wrong = input_error_of([&] { io::read_ensemble(foreign); });
   EXPECT_NE(wrong.find("is a 'phi4flow-checkpoint' file"), std::string::npos) << wrong;
+}
+
+// Global chain ids (run.first_chain) are stored, read back, and checked on resume: a task of a job array cannot
+// continue another task's chains. The committed state reads back with the records.
+TEST(EnsembleIO, ChainIdsAndStateReadBack) {
+  const TempDir dir;
+  const std::string path = dir.file("ens.h5");
+  auto layout = make_layout(4, 3);
+  layout.chain_ids = {10, 11, 12};
+  write_ensemble(path, layout, {2, 3});
+  const io::Ensemble ens = io::read_ensemble(path);
+  EXPECT_EQ(ens.chain_ids, (std::vector<std::int64_t>{10, 11, 12}));
+  EXPECT_EQ(ens.next_step, 5);
+  ASSERT_EQ(ens.state_phi.extent(0), 3u);
+  long bad = 0;
+  for (int c = 0; c < 3; ++c)
+    for (int s = 0; s < 16; ++s) bad += ens.state_phi(c, s) != value(kState, 10 + c, 5, s);
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(io::read_ensemble(path, false).state_phi.size(), 0u) << "the state comes with the fields only";
+
+  const std::string other = input_error_of([&] { io::EnsembleWriter::resume(world(), path, make_layout(4, 3)); });
+  EXPECT_NE(other.find("it holds the chains 10 .. 12, this run continues 0 .. 2"), std::string::npos) << other;
+  EXPECT_NE(other.find("run.first_chain"), std::string::npos) << other;
+  io::EnsembleWriter::resume(world(), path, layout).close();
+  auto repeated = make_layout(4, 3);
+  repeated.chain_ids = {1, 1, 2};
+  EXPECT_THROW(io::EnsembleWriter::create(world(), dir.file("bad.h5"), repeated, false), phi4flow::RuntimeError);
+}
+
+// Two tasks' files (chains 3, 4 and 0, 1, 2, given in that order) join into the file one run of chains 0 .. 4
+// writes: the same records, state and attributes, in order of chain id. Files of other runs are refused.
+TEST(EnsembleIO, MergeJoinsDisjointChainsInIdOrder) {
+  const TempDir dir;
+  const std::string upper = dir.file("upper.h5"), lower = dir.file("lower.h5"), joined = dir.file("joined.h5");
+  auto upper_layout = make_layout(4, 2);
+  upper_layout.chain_ids = {3, 4};
+  upper_layout.algorithm.emplace_back("chains_per_rank", std::int64_t{2});  // may differ between the tasks
+  auto lower_layout = make_layout(4, 3);
+  lower_layout.chain_ids = {0, 1, 2};
+  lower_layout.algorithm.emplace_back("chains_per_rank", std::int64_t{3});
+  write_ensemble(upper, upper_layout, {2, 2});
+  write_ensemble(lower, lower_layout, {4});
+  auto short_layout = lower_layout;
+  short_layout.chain_ids = {5, 6, 7};
+  write_ensemble(dir.file("short.h5"), short_layout, {3});
+  auto other_layout = lower_layout;
+  other_layout.chain_ids = {5, 6, 7};
+  other_layout.action = {{"name", std::string("phi4")}, {"m2", -4.0}, {"lam", 8.5}};
+  write_ensemble(dir.file("other.h5"), other_layout, {4});
+  if (world_rank() == 0) {
+    io::merge_ensembles({upper, lower}, joined, false);
+    const io::Ensemble ens = io::read_ensemble(joined);
+    EXPECT_EQ(ens.chain_ids, (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+    expect_records(ens, whole_layout(make_layout(4, 5)), 4);
+    long bad = 0;
+    for (int c = 0; c < 5; ++c)
+      for (int s = 0; s < 16; ++s) bad += ens.state_phi(c, s) != value(kState, c, 4, s);
+    EXPECT_EQ(bad, 0);
+    EXPECT_EQ(ens.next_step, 4);
+    EXPECT_TRUE(io::find_attr(ens.action, "lam", "") == io::AttrValue(8.0));
+    EXPECT_NE(io::attr_string(ens.root, "merged_from", "/").find("upper.h5 (2 chains)"), std::string::npos);
+
+    const auto merge_error = [&](const std::vector<std::string>& inputs, const std::string& output) {
+      return input_error_of([&] { io::merge_ensembles(inputs, output, false); });
+    };
+    const std::string overlap = merge_error({lower, joined}, dir.file("x.h5"));
+    EXPECT_NE(overlap.find("chain 0 is in both"), std::string::npos) << overlap;
+    const std::string coupling = merge_error({lower, dir.file("other.h5")}, dir.file("x.h5"));
+    EXPECT_NE(coupling.find("/action attribute 'lam' is 8.5 in"), std::string::npos) << coupling;
+    const std::string shorter = merge_error({lower, dir.file("short.h5")}, dir.file("x.h5"));
+    EXPECT_NE(shorter.find("3 and 4 complete records per chain"), std::string::npos) << shorter;
+    const std::string exists = merge_error({upper, lower}, joined);
+    EXPECT_NE(exists.find("already exists"), std::string::npos) << exists;
+    const std::string self = merge_error({upper, joined}, joined);
+    EXPECT_NE(self.find("is also an input"), std::string::npos) << self;
+    EXPECT_FALSE(fs::exists(dir.file("x.h5"))) << "a refused merge writes nothing";
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
 }
 
 TEST(EnsembleIO, AttributeLookups) {

@@ -24,7 +24,8 @@ int hmc_command(const Environment& env, int argc, char** argv) {
   comm.check_on_root([&] { io::check_output_path("hmc.output", cfg.output, input.force, input.resume); });
 
   HmcSampler sampler(action, HmcParams{cfg.trajectory_length, cfg.leapfrog_steps},
-                     static_cast<std::uint32_t>(settings.run.seed), comm.rank() * cfg.chains_per_rank,
+                     static_cast<std::uint32_t>(settings.run.seed),
+                     first_chain_of_rank(settings, comm.rank(), cfg.chains_per_rank),
                      cfg.chains_per_rank);
   io::EnsembleLayout layout =
       run::ensemble_layout(comm, input, settings, cfg.chains_per_rank, "global chain, trajectory, element");
@@ -42,7 +43,7 @@ int hmc_command(const Environment& env, int argc, char** argv) {
                 lattice.extent(), settings.action.m2, settings.action.lam, layout.n_chains, comm.size(),
                 static_cast<long long>(cfg.thermalisation) + cfg.trajectories);
   return run::run_ensemble(comm, sampler, lattice, std::move(layout),
-                           ensemble_run_settings("hmc", "trajectory", "trajectories", headline, {"trajectories"}, cfg,
+                           ensemble_run_settings("hmc", "trajectory", "trajectories", headline, {"trajectories", "chains_per_rank"}, cfg,
                                                  cfg.trajectories, input, settings));
 }
 

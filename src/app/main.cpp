@@ -24,7 +24,8 @@ void usage() {
       "  sample   flow Metropolis-Hastings       phi4flow sample --config input/L6.ini\n"
       "  solver-error  log q error of a trained flow's RK4 steps   phi4flow solver-error --config input/L6.ini\n"
       "  symmetry log q over symmetry images    phi4flow symmetry --config input/L6.ini --ensemble runs/L6/hmc.h5\n"
-      "  analyze  analyse an ensemble file       phi4flow analyze runs/quickstart/hmc.h5\n",
+      "  analyze  analyse an ensemble file       phi4flow analyze runs/quickstart/hmc.h5\n"
+      "  merge    join a job array's ensembles   phi4flow merge runs/L12/flow_mh.h5 task0.h5 task1.h5\n",
       phi4flow::version_string, phi4flow::git_hash);
 }
 
@@ -38,7 +39,8 @@ int main(int argc, char** argv) {
                                                    {"sample", phi4flow::app::sample_command},
                                                    {"solver-error", phi4flow::app::solver_error_command},
                                                    {"symmetry", phi4flow::app::symmetry_command},
-                                                   {"analyze", phi4flow::app::analyze_command}};
+                                                   {"analyze", phi4flow::app::analyze_command},
+                                                   {"merge", phi4flow::app::merge_command}};
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     if (env.rank() == 0) usage();
     return argc < 2 ? 2 : 0;

@@ -37,7 +37,7 @@ int sample_command(const Environment& env, int argc, char** argv) {
   const std::int64_t trained_steps = checkpoint.counters.count("step") ? checkpoint.counters.at("step") : 0;
 
   FlowMhSampler sampler(*model, action, static_cast<std::uint32_t>(settings.run.seed),
-                        comm.rank() * cfg.chains_per_rank, cfg.chains_per_rank, cfg.batch_size);
+                        first_chain_of_rank(settings, comm.rank(), cfg.chains_per_rank), cfg.chains_per_rank, cfg.batch_size);
   io::EnsembleLayout layout =
       run::ensemble_layout(comm, input, settings, cfg.chains_per_rank, "global chain, MH step, element");
   layout.algorithm = {{"name", std::string("flow-mh")},
@@ -58,10 +58,11 @@ int sample_command(const Environment& env, int argc, char** argv) {
                 model->kind().c_str(), checkpoint_path.c_str(), static_cast<long long>(trained_steps),
                 lattice.extent(), settings.action.m2, settings.action.lam, layout.n_chains, comm.size(),
                 static_cast<long long>(cfg.thermalisation) + cfg.steps);
-  // A resumed run may sample the same model (by content: checkpoint_sha256) from another path, in other batches.
+  // A resumed run may sample the same model (by content: checkpoint_sha256) from another path, in other batches, and
+  // spread the same chains over other ranks (their streams are keyed by global chain id).
   return run::run_ensemble(comm, sampler, lattice, std::move(layout),
                            ensemble_run_settings("sample", "step", "proposals", headline,
-                                                 {"steps", "batch_size", "checkpoint"}, cfg, cfg.steps, input, settings));
+                                                 {"steps", "batch_size", "checkpoint", "chains_per_rank"}, cfg, cfg.steps, input, settings));
 }
 
 }  // namespace phi4flow::app

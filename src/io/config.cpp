@@ -37,7 +37,10 @@ po::options_description all_keys(Settings& settings) {
       "run.seed", po::value(&run.seed)->required(),
       "random seed (0 .. 4294967295); every random number is a function of seed, purpose, chain and step")(
       "run.progress_interval", po::value(&run.progress_interval)->default_value(run.progress_interval),
-      "seconds between progress lines on rank 0");
+      "seconds between progress lines on rank 0")(
+      "run.first_chain", po::value(&run.first_chain)->default_value(run.first_chain),
+      "hmc, sample: global id of the first chain (a job array's task i: i x its chain count); the ids key the "
+      "chains' random streams, and phi4flow merge joins files of disjoint ids");
 
   po::options_description hmc_keys("HMC ([hmc] in the INI file; phi4flow hmc)");
   hmc_keys.add_options()("hmc.output", po::value(&hmc.output), "output ensemble file (HDF5); required by phi4flow hmc")(
@@ -318,6 +321,8 @@ void validate(const RunConfig& run) {
     throw InputError("run.seed = " + show(run.seed) + ": use an integer in 0 .. 4294967295");
   }
   require_positive("run.progress_interval", run.progress_interval);
+  if (run.first_chain < 0 || run.first_chain > 2147483647LL)
+    throw InputError("run.first_chain = " + show(run.first_chain) + ": use an integer in 0 .. 2147483647");
 }
 
 void validate(const HmcConfig& hmc) {

@@ -97,6 +97,14 @@ std::string local_layout_error(const EnsembleLayout& layout) {
       if (entry.first.empty() || !names.insert(entry.first).second)
         return "attribute name '" + entry.first + "' is empty or repeated";
   }
+  if (!layout.chain_ids.empty()) {
+    if (layout.chain_ids.size() != static_cast<std::size_t>(layout.n_chains))
+      return "chain_ids holds " + std::to_string(layout.chain_ids.size()) + " ids for " +
+             std::to_string(layout.n_chains) + " chains";
+    if (std::set<std::int64_t>(layout.chain_ids.begin(), layout.chain_ids.end()).size() != layout.chain_ids.size() ||
+        *std::min_element(layout.chain_ids.begin(), layout.chain_ids.end()) < 0)
+      return "chain_ids are not distinct non-negative ids";
+  }
   if (has_attr(layout.root, "format") || has_attr(layout.root, "format_version"))
     return "root attributes may not set 'format' or 'format_version', which the writer owns";
   return {};
@@ -164,10 +172,28 @@ struct Stored {
   bool has_fields = false;
   std::vector<std::string> scalars;  // in name order
   std::vector<std::string> vectors;  // series of L numbers besides Gc, in name order
+  std::vector<std::int64_t> chain_ids;  // /configs/chain, or 0 .. n_chains - 1 in files written before it
   std::int64_t n_complete = 0;
   std::int64_t next_step = 0;
   std::int64_t state_slot = -1;
 };
+
+std::vector<std::int64_t> chain_ids_of(const EnsembleLayout& layout) {
+  if (!layout.chain_ids.empty()) return layout.chain_ids;
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(layout.n_chains));
+  for (std::size_t c = 0; c < ids.size(); ++c) ids[c] = static_cast<std::int64_t>(c);
+  return ids;
+}
+
+std::string id_range(const std::vector<std::int64_t>& ids) {
+  if (ids.empty()) return "none";
+  bool contiguous = true;
+  for (std::size_t c = 1; c < ids.size(); ++c) contiguous = contiguous && ids[c] == ids[c - 1] + 1;
+  if (contiguous) return std::to_string(ids.front()) + " .. " + std::to_string(ids.back());
+  std::string text;
+  for (const auto id : ids) text += (text.empty() ? "" : ", ") + std::to_string(id);
+  return text;
+}
 
 Stored read_stored(hid_t file, const std::string& path) {
   Stored stored;
@@ -190,6 +216,15 @@ Stored read_stored(hid_t file, const std::string& path) {
   stored.n_complete = attr_int(commit, "n_complete", where);
   stored.next_step = attr_int(commit, "next_step", where);
   stored.state_slot = attr_int(commit, "state_slot", where);
+  stored.chain_ids.resize(static_cast<std::size_t>(stored.n_chains));
+  if (link_exists(configs.get(), "chain")) {
+    const Handle ids = open_dataset(configs.get(), "chain");
+    if (extent(ids.get()) != std::vector<hsize_t>{static_cast<hsize_t>(stored.n_chains)})
+      throw InputError("ensemble '" + path + "': /configs/chain does not hold one id per chain");
+    read_slab(ids.get(), {0}, {static_cast<hsize_t>(stored.n_chains)}, stored.chain_ids.data());
+  } else {
+    for (std::size_t c = 0; c < stored.chain_ids.size(); ++c) stored.chain_ids[c] = static_cast<std::int64_t>(c);
+  }
   for (const auto& s : series_of(stored.L, stored.has_fields, stored.scalars, stored.vectors)) {
     const Handle dataset = open_dataset(file, s.path);
     const auto dims = extent(dataset.get());
@@ -230,6 +265,9 @@ void check_matches(const Stored& stored, const EnsembleLayout& layout, const std
   if (stored.n_chains != layout.n_chains)
     throw InputError(prefix + "n_chains = " + std::to_string(stored.n_chains) + " in the file but " +
                      std::to_string(layout.n_chains) + " in this run");
+  if (stored.chain_ids != chain_ids_of(layout))
+    throw InputError(prefix + "it holds the chains " + id_range(stored.chain_ids) + ", this run continues " +
+                     id_range(chain_ids_of(layout)) + ": give the run.first_chain of the run that wrote it");
   if (stored.has_fields != layout.store_fields)
     throw InputError(prefix + "store_fields = " + (stored.has_fields ? "true" : "false") + " in the file but " +
                      (layout.store_fields ? "true" : "false") + " in this run");
@@ -382,6 +420,15 @@ EnsembleWriter EnsembleWriter::create(const Communicator& communicator, const st
       create_dataset<std::int64_t>(file, s.path, spec);
     else
       create_dataset<double>(file, s.path, spec);
+  }
+  {
+    DatasetSpec ids_spec;
+    ids_spec.dims = {chains};
+    const Handle ids = create_dataset<std::int64_t>(configs.get(), "chain", ids_spec);
+    const std::vector<std::int64_t> all_ids = chain_ids_of(lay);
+    const Handle transfer = collective_transfer();
+    write_slab(ids.get(), {static_cast<hsize_t>(lay.first_chain)}, {static_cast<hsize_t>(lay.local_chains)},
+               all_ids.data() + lay.first_chain, transfer.get());
   }
   DatasetSpec state_spec;
   state_spec.dims = {2, chains, l * l};
@@ -548,7 +595,9 @@ Ensemble read_ensemble(const std::string& path, bool read_fields) {
     ens.L = stored.L;
     ens.n_chains = stored.n_chains;
     ens.n_records = stored.n_complete;
+    ens.next_step = stored.next_step;
     ens.has_fields = stored.has_fields;
+    ens.chain_ids = stored.chain_ids;
     AttrList* meta[] = {&ens.lattice, &ens.action, &ens.algorithm, &ens.rng};
     for (int g = 0; g < 4; ++g) *meta[g] = read_attrs(open_group(file.get(), kMetaGroups[g]).get());
 
@@ -578,6 +627,18 @@ Ensemble read_ensemble(const std::string& path, bool read_fields) {
         read_slab(dataset.get(), start, count, ens.vectors.at(s.path.substr(8)).data());
       else
         read_slab(dataset.get(), start, count, ens.scalars.at(s.path.substr(8)).data());
+    }
+    if (read_fields && stored.state_slot >= 0) {
+      const auto slot = static_cast<hsize_t>(stored.state_slot);
+      ens.state_phi = HostReals2(alloc("state_phi"), chains, l * l);
+      read_slab(open_dataset(file.get(), "state/phi").get(), {slot, 0, 0}, {1, chains, l * l}, ens.state_phi.data());
+      const Handle state = open_group(file.get(), "state");
+      for (const auto& name : link_names(state.get())) {
+        if (name == "phi") continue;
+        std::vector<double>& column = ens.state_values[name];
+        column.resize(chains);
+        read_slab(open_dataset(state.get(), name).get(), {slot, 0}, {1, chains}, column.data());
+      }
     }
   } catch (const RuntimeError& e) {
     throw InputError("cannot read ensemble '" + path + "' (damaged or incomplete?): " + e.what());

@@ -2,7 +2,9 @@
 #include "phi4flow/run/ensemble_run.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "phi4flow/error.hpp"
 #include "phi4flow/io/provenance.hpp"
@@ -61,12 +63,15 @@ std::string acceptance_details(const Sampler& sampler) {
 /// \brief Collective: sums this run's acceptance over the ranks, closes the ensemble, and prints on rank 0 where a
 /// stopped run can be continued, or the summary of a finished one.
 void close_and_report(const Communicator& comm, io::EnsembleWriter& writer, const Sampler& sampler,
-                      const EnsembleRunSettings& settings, int signal, long long step, double seconds) {
+                      const EnsembleRunSettings& settings, int signal, long long step, double seconds,
+                      double write_seconds) {
   const AcceptanceCounts counts = sampler.acceptance();
   const long long accepted = comm.sum(counts.accepted), proposed = comm.sum(counts.proposed);
   const long long records = writer.records_complete();
   writer.close();
   if (!comm.root()) return;
+  std::error_code ignored;
+  const double megabytes = static_cast<double>(std::filesystem::file_size(settings.output, ignored)) / 1e6;
   const char* command = settings.command.c_str();
   if (signal) {
     std::printf(
@@ -76,6 +81,12 @@ void close_and_report(const Communicator& comm, io::EnsembleWriter& writer, cons
     std::printf("phi4flow %s: done in %.1f s; acceptance %.4f over %lld %s this run; %lld records per chain in %s\n",
                 command, seconds, proposed ? static_cast<double>(accepted) / proposed : 0.0, proposed,
                 settings.updates_name.c_str(), records, settings.output.c_str());
+    // For scaling studies: the rate of the whole job, and of its writes (the file's size over the time in appends,
+    // which ends with each block's flush to disk).
+    std::printf("phi4flow %s: %.4g %s per second on %d ranks; %s holds %.3g MB, appended in %.3f s (%.3g MB/s)\n",
+                command, seconds > 0 ? static_cast<double>(proposed) / seconds : 0.0, settings.updates_name.c_str(),
+                comm.size(), settings.output.c_str(), megabytes, write_seconds,
+                write_seconds > 0 ? megabytes / write_seconds : 0.0);
   }
   std::fflush(stdout);
 }
@@ -89,6 +100,10 @@ io::EnsembleLayout ensemble_layout(const Communicator& comm, const io::Input& in
   layout.n_chains = comm.size() * chains_per_rank;
   layout.first_chain = comm.rank() * chains_per_rank;
   layout.local_chains = chains_per_rank;
+  if (settings.run.first_chain + layout.n_chains > 2147483648LL)
+    throw InputError("run.first_chain = " + std::to_string(settings.run.first_chain) + " with " +
+                     std::to_string(layout.n_chains) + " chains passes the last chain id 2147483647");
+  for (int c = 0; c < layout.n_chains; ++c) layout.chain_ids.push_back(settings.run.first_chain + c);
   layout.root = io::provenance(input, comm.size());
   layout.lattice = {{"L", std::int64_t{settings.lattice.L}},
                     {"boundary", std::string("periodic")},
@@ -141,6 +156,12 @@ int run_ensemble(const Communicator& comm, Sampler& sampler, const Lattice& latt
     }
     return flags[0];
   };
+  double write_seconds = 0.0;
+  const auto append = [&](const io::RecordBlock& records) {
+    const auto start = std::chrono::steady_clock::now();
+    writer.append(records);
+    write_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   int signal = 0;
   while (step < total) {
     sampler.advance(step, total - step);
@@ -149,16 +170,16 @@ int run_ensemble(const Communicator& comm, Sampler& sampler, const Lattice& latt
       block.record(step, sampler, meter);
       if (block.size() == block.capacity()) {
         agree_on_stop();  // a block is written only if no chain has failed since the last one
-        writer.append(block.to_host(sampler, step + 1));
+        append(block.to_host(sampler, step + 1));
       }
     }
     ++step;
     if (progress.due(step == total)) progress.update(step, acceptance_details(sampler), step == total);
     if ((step % stop_check_every == 0 || step == total) && (signal = agree_on_stop())) break;
   }
-  if (block.size() > 0 || signal) writer.append(block.to_host(sampler, step));
+  if (block.size() > 0 || signal) append(block.to_host(sampler, step));
   const int stopped_by = step < total ? signal : 0;  // a signal after the last step stops nothing
-  close_and_report(comm, writer, sampler, settings, stopped_by, step, progress.elapsed());
+  close_and_report(comm, writer, sampler, settings, stopped_by, step, progress.elapsed(), write_seconds);
   return stopped_by ? exit_interrupted : 0;
 }
 

@@ -78,6 +78,19 @@ int run_training(const Communicator& comm, Trainer& trainer, const TrainingRunSe
     if (out_of_time && root) std::printf("phi4flow train: time limit of %.0f s reached\n", settings.time_limit);
     if (signal || out_of_time) break;
   }
+  // Where the steps went, for scaling studies: the ranks' mean compute (and the slowest rank's), the mean
+  // all-reduce (waiting for the slowest included), the rest.
+  const StepTimes& times = trainer.step_times();
+  const double per_step = times.steps > 0 ? 1e3 / static_cast<double>(times.steps) : 0.0;
+  const double compute = comm.sum(times.compute) / comm.size() * per_step;
+  const double slowest = comm.max(times.compute) * per_step;
+  const double allreduce = comm.sum(times.allreduce) / comm.size() * per_step;
+  const double update = comm.sum(times.update) / comm.size() * per_step;
+  if (root && times.steps > 0) {
+    std::printf("phi4flow train: per step over the %lld steps of this run, on %d ranks: compute %.3f ms (slowest rank "
+                "%.3f ms), all-reduce %.3f ms, update %.3f ms\n",
+                static_cast<long long>(times.steps), comm.size(), compute, slowest, allreduce, update);
+  }
   if (root) {
     std::printf(signal ? "phi4flow train: stopped by signal after step %lld; checkpoint %s; continue with --resume\n"
                        : "phi4flow train: done at step %lld; checkpoint %s, history %s\n",

@@ -2,6 +2,7 @@
 #include "phi4flow/train/trainer.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -39,13 +40,29 @@ Trainer::Trainer(flow::Model& model, const Phi4Action& action, const TrainerSett
 }
 
 double Trainer::step() {
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point start) {
+    Kokkos::fence();
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  const auto start = Clock::now();
   const std::int64_t t = adam_.updates();
   rng::fill_normal(rng::Philox(settings_.seed, rng::Purpose::flow_latent), first_sample_, t, z_);
   const std::size_t n_params = model_.parameters().extent(0);
   const auto grad = Kokkos::subview(grad_and_loss_, std::make_pair(std::size_t{0}, n_params));
   const double local_loss = model_.loss_and_gradient(z_, action_, grad, settings_.gradient);
   Kokkos::deep_copy(Kokkos::subview(grad_and_loss_, n_params), local_loss);
+  const double compute = seconds_since(start);
+  const auto reduce_start = Clock::now();
   reducer_.sum(grad_and_loss_);
+  const double allreduce = seconds_since(reduce_start);
+  const auto update_start = Clock::now();
+  const auto count_time = [&] {
+    times_.steps += 1;
+    times_.compute += compute;
+    times_.allreduce += allreduce;
+    times_.update += seconds_since(update_start);
+  };
 
   const double inverse_batch = 1.0 / settings_.batch_size;
   const auto buffer = grad_and_loss_;
@@ -60,8 +77,12 @@ double Trainer::step() {
   Kokkos::parallel_reduce(
       "phi4flow::Trainer::check_finite", Kokkos::RangePolicy<ExecSpace>(0, n_params + 1),
       KOKKOS_LAMBDA(const int i, int& count) { count += buffer(i) - buffer(i) == 0.0 ? 0 : 1; }, non_finite);
-  if (non_finite > 0) return std::numeric_limits<double>::quiet_NaN();
+  if (non_finite > 0) {
+    count_time();
+    return std::numeric_limits<double>::quiet_NaN();
+  }
   adam_.step(model_.parameters(), grad, settings_.schedule(t));
+  count_time();
   return loss;
 }
 

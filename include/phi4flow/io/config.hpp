@@ -22,6 +22,9 @@ struct ActionConfig {
 
 struct RunConfig {
   std::int64_t seed = -1;           ///< checked to fit the generator's 32-bit key
+  /// hmc, sample: the global id of the run's first chain; chain first_chain + i keys its own random streams, so
+  /// the tasks of a job array with disjoint ranges sample independent chains of one ensemble (phi4flow merge)
+  std::int64_t first_chain = 0;
   double progress_interval = 10.0;  ///< seconds between progress lines on rank 0
 };
 

@@ -28,6 +28,9 @@ struct EnsembleLayout {
   int n_chains = 0;
   int first_chain = 0;
   int local_chains = 0;
+  /// The global id of each of the file's chains (/configs/chain), which keys its random streams: a job array's
+  /// tasks hold disjoint ranges, and `phi4flow merge` joins them. Empty: 0 .. n_chains - 1.
+  std::vector<std::int64_t> chain_ids;
   bool store_fields = true;
   /// Records per chain to allocate when the file is created (or grown to on resume). Appends within it change
   /// no HDF5 metadata but the commit record, which is what makes a kill during a write harmless; appends
@@ -67,8 +70,8 @@ class EnsembleWriter {
   static EnsembleWriter create(const Communicator& comm, const std::string& path, const EnsembleLayout& layout, bool overwrite);
 
   /// \brief Collective. Open `path` to append to it: InputError naming the file and the quantity if L,
-  /// n_chains, store_fields, the record names, or any lattice/action attribute given in `layout` differ
-  /// from the file; drops records beyond the last complete block; reads back this rank's state.
+  /// n_chains, the chain ids, store_fields, the record names, or any lattice/action attribute given in `layout`
+  /// differ from the file; drops records beyond the last complete block; reads back this rank's state.
   static EnsembleWriter resume(const Communicator& comm, const std::string& path, const EnsembleLayout& layout);
 
   EnsembleWriter(EnsembleWriter&&) noexcept;
@@ -106,17 +109,24 @@ struct Ensemble {
   int L = 0;
   int n_chains = 0;
   std::int64_t n_records = 0;                      ///< complete records per chain
+  std::int64_t next_step = 0;                      ///< the Monte Carlo step a resumed run would start with
   bool has_fields = false;                         ///< whether the file stores configurations
+  std::vector<std::int64_t> chain_ids;             ///< [chain] global chain ids (0 .. n_chains - 1 in old files)
   AttrList root, lattice, action, algorithm, rng;  ///< as written; root without format, format_version
   HostSteps step;                                  ///< [chain][record]
   HostReals3 phi;                                  ///< [chain][record][L*L]; empty unless read
   std::map<std::string, HostReals2> scalars;       ///< [chain][record] for each record series
   HostReals3 gc;                                   ///< [chain][record][L]
   std::map<std::string, HostReals3> vectors;       ///< [chain][record][L] for each further series of L numbers
+  /// The committed chain state (as a resumed run reads it): [chain][L*L] and one [chain] column per state value;
+  /// empty before the first block. Read along with the fields.
+  HostReals2 state_phi;
+  std::map<std::string, std::vector<double>> state_values;
 };
 
-/// \brief Read an ensemble with one process (no MPI), only its first n_complete records. InputError naming
-/// the path if the file is missing, not HDF5, not a phi4flow ensemble, of a newer format, or corrupt.
+/// \brief Read an ensemble with one process (no MPI), only its first n_complete records (and, with the fields,
+/// the committed chain state). InputError naming the path if the file is missing, not HDF5, not a phi4flow
+/// ensemble, of a newer format, or corrupt.
 Ensemble read_ensemble(const std::string& path, bool read_fields = true);
 
 }  // namespace phi4flow::io

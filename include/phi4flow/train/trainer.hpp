@@ -21,6 +21,14 @@ struct TrainerSettings {
   LearningRateSchedule schedule;
 };
 
+/// Where a rank's training steps spent their time (steady clock, after fences): drawing the batch and its loss
+/// and gradient; the all-reduce of the gradient (which includes waiting for slower ranks); the rest (mean, checks,
+/// the Adam update).
+struct StepTimes {
+  std::int64_t steps = 0;
+  double compute = 0.0, allreduce = 0.0, update = 0.0;
+};
+
 class Trainer {
  public:
   Trainer(flow::Model& model, const Phi4Action& action, const TrainerSettings& settings, Reducer& reducer, int rank,
@@ -37,6 +45,8 @@ class Trainer {
   std::int64_t steps_done() const { return adam_.updates(); }
   double learning_rate() const { return settings_.schedule(adam_.updates()); }
   Adam& optimizer() { return adam_; }
+  /// \brief This rank's time in the steps taken by this object so far.
+  const StepTimes& step_times() const { return times_; }
 
  private:
   flow::Model& model_;
@@ -51,6 +61,7 @@ class Trainer {
   FieldBatch z_, phi_;
   BatchScalars log_q_, S_;
   flow::ParameterView grad_and_loss_;  ///< gradient, then the loss sum in the last entry: one all-reduce
+  StepTimes times_;
 };
 
 }  // namespace phi4flow
