@@ -1,5 +1,5 @@
-# The block that the phi4flow job scripts share (train, hmc, sample, hmc_array, train_gpu, sample_gpu and
-# train_hybrid.sbatch): the time-limit check, the run's settings, the binary, and the srun step with its USR1
+# The block that the phi4flow job scripts share (train, hmc, sample, array, merge, analyze, train_gpu, sample_gpu
+# and train_hybrid.sbatch): the time-limit check, the run's settings, the binary, and the srun step with its USR1
 # forwarding. Sourced, not run: each script first installs its USR1 trap (stop_requested=1), sets -euo pipefail,
 # `me` (its name, for messages) and `config` (the input file), then finds this file beside the submitted script
 # (sbatch runs a spooled copy, so from the job's Command) and sources it; the script itself then calls
@@ -67,7 +67,8 @@ setting() {
 # to overwrite a file that is there after all.
 set_mode() {
   mode=(--force)
-  [ "${RESUME:-0}" = 1 ] || return 0
+  # A job requeued after a stop (REQUEUE_ON_STOP=1, below) starts again with SLURM_RESTART_COUNT > 0: it resumes.
+  [ "${RESUME:-0}" = 1 ] || [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ] || return 0
   mode=(--resume)
   if [ -n "$1" ] && [ ! -e "$1" ]; then
     echo "$me: RESUME=1, but $1 does not exist yet (no earlier job wrote it): starting afresh"
@@ -148,6 +149,18 @@ run_step() {
   local rc=0
   wait "$step" || rc=$?
   case "$forwarder" in "" | starting) ;; *) kill "$forwarder" 2>/dev/null || true ;; esac
+  # REQUEUE_ON_STOP=1 (jobs/pipeline.sh sets it): a stop with everything saved -- SLURM's warning before the time
+  # limit -- puts the job back in the queue under the same id, so that jobs depending on it (afterok) still wait for
+  # it; it then resumes. At most MAX_REQUEUES (default 10) times. SLURM holds a requeued job for two minutes.
+  if [ "$rc" = 3 ] && [ "${REQUEUE_ON_STOP:-0}" = 1 ] && [ -n "${SLURM_JOB_ID:-}" ]; then
+    if [ "${SLURM_RESTART_COUNT:-0}" -lt "${MAX_REQUEUES:-10}" ]; then
+      echo "$me: stopped with everything saved: requeueing job $SLURM_JOB_ID to continue with --resume (restart $(( ${SLURM_RESTART_COUNT:-0} + 1 )) of at most ${MAX_REQUEUES:-10})"
+      scontrol requeue "$SLURM_JOB_ID" && exit 0
+      echo "$me: scontrol requeue failed (submitted without --requeue, or JobRequeue=0?): resubmit with RESUME=1" >&2
+    else
+      echo "$me: stopped ${MAX_REQUEUES:-10} times already: not requeued again (raise MAX_REQUEUES or the job's --time)" >&2
+    fi
+  fi
   case $rc in
     0 | 2 | 3) ;;   # done; bad input (phi4flow said why); stopped by USR1 with everything saved
     *) echo "$me: the step failed (srun exit status $rc; srun's lines above name the rank and node): every rank was ended; what was saved before stays, and RESUME=1 continues from it, also on fewer nodes" >&2 ;;

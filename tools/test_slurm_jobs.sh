@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs jobs/*.sbatch on a one-node SLURM cluster on localhost (tools/slurm_local.sh) with small, fast settings
+# Runs jobs/*.sbatch on the SLURM test cluster (tools/slurm_cluster.sh, 2 nodes) with small, fast settings
 # and checks exit codes and produced files. A validation script for the SLURM section of docs/user-guide.md,
 # not part of the CTest suite; needs root (it installs and starts slurm-wlm and munge) and a built
 # build/src/phi4flow (or PHI4FLOW=...). Takes about three minutes.
@@ -27,12 +27,12 @@ bin=${PHI4FLOW:-$root/build/src/phi4flow}
 export PHI4FLOW=${PHI4FLOW:-}   # empty: the job scripts find build/src/phi4flow themselves
 
 was_running=0
-bash tools/slurm_local.sh status >/dev/null 2>&1 && was_running=1
-bash tools/slurm_local.sh start || { echo "test_slurm_jobs: could not start the local cluster" >&2; exit 2; }
-eval "$(bash tools/slurm_local.sh env)"
+bash tools/slurm_cluster.sh status >/dev/null 2>&1 && was_running=1
+bash tools/slurm_cluster.sh start 2 || { echo "test_slurm_jobs: could not start the test cluster" >&2; exit 2; }
+eval "$(bash tools/slurm_cluster.sh env)"
 export SLURM_CONF
 cleanup() {
-  if [ $was_running = 0 ]; then bash tools/slurm_local.sh stop; else echo "test_slurm_jobs: cluster was running before; left running"; fi
+  if [ $was_running = 0 ]; then bash tools/slurm_cluster.sh stop; else echo "test_slurm_jobs: cluster was running before; left running"; fi
 }
 trap cleanup EXIT
 
@@ -71,11 +71,14 @@ wait_for_line() {
   return 1
 }
 # Sends USR1 to the batch shell of job $1 (scancel -s USR1 -b) at the very start: as soon as the shell has
-# installed its USR1 trap (SigCgt in /proc: the test cluster is this machine), before it has started srun.
+# installed its USR1 trap (SigCgt in /proc: the test cluster's nodes share this machine's processes), before it has
+# started srun.
 usr1_at_start() {
-  local id=$1 t=0 pid mask
+  local id=$1 t=0 pid mask host
   while [ $t -lt 600 ]; do
-    pid=$(scontrol listpids "$id" 2>/dev/null | awk '$3 == "batch" && $4 == "0" { print $1; exit }')
+    # This host is no node of the test cluster: ask for the batch host's step daemons by its name.
+    host=$(scontrol show job -o "$id" 2>/dev/null | sed -n 's/.* BatchHost=\([^ ]*\).*/\1/p')
+    pid=$(scontrol listpids "$id" ${host:+"$host"} 2>/dev/null | awk '$3 == "batch" && $4 == "0" { print $1; exit }')
     if [ -n "$pid" ]; then
       mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
       [ -n "$mask" ] && (( 0x$mask & 0x200 )) && break
@@ -153,17 +156,20 @@ ok=0
 [ "$st" = "COMPLETED 0:0" ] && [ "$ast" = "COMPLETED 0:0" ] && [ -s "$W/chain.results.json" ] && grep -q "m_p" "$W/analyze-$aid.out" && ok=1
 result "hmc.sbatch -> analyze.sbatch" $ok "hmc job $id: $st; analyze job $aid: $ast; $( [ -s "$W/chain.results.json" ] && echo "chain.results.json written" || echo "no chain.results.json")"
 
-echo "== 3. jobs/hmc_array.sbatch --array=0-1"
-id=$(sbatch --parsable "${common[@]}" --array=0-1 --output="$W/array-%A_%a.out" jobs/hmc_array.sbatch \
+echo "== 3. jobs/array.sbatch hmc --array=0-1: disjoint chains (run.first_chain 0 and 2), then jobs/merge.sbatch"
+id=$(sbatch --parsable "${common[@]}" --array=0-1 --output="$W/array-%A_%a.out" jobs/array.sbatch hmc \
   "${small_hmc[@]}" --hmc.chains_per_rank=2 --hmc.output="$W/array.h5")
 st=$(wait_job "$id")
 s0=$(ensemble_size "$W/array_task0.h5")
 s1=$(ensemble_size "$W/array_task1.h5")
-seeds=$(for t in 0 1; do h5attr "$W/array_task$t.h5" / command_line | grep -o -- '--run.seed=[0-9]*' | tail -1; done | tr '\n' ' ')
+firsts=$(for t in 0 1; do h5attr "$W/array_task$t.h5" / command_line | grep -o -- '--run.first_chain=[0-9]*' | tail -1; done | tr '\n' ' ')
+mid=$(sbatch --parsable "${common[@]}" --output="$W/merge-%j.out" jobs/merge.sbatch "$W/array.h5" "$W/array_task0.h5" "$W/array_task1.h5")
+mst=$(wait_job "$mid")
+joined=$(ensemble_size "$W/array.h5")
 ok=0
 [ "$(echo "$st" | sort -u)" = "COMPLETED 0:0" ] && [ "$(echo "$st" | wc -l)" = 2 ] && [ "$s0" = "2000 2" ] && [ "$s1" = "2000 2" ] \
-  && [ "$seeds" = "--run.seed=1 --run.seed=1001 " ] && ok=1
-result hmc_array.sbatch $ok "array $id tasks: $(echo "$st" | tr '\n' ',') files: task0 ${s0:-missing}, task1 ${s1:-missing}; seeds: $seeds"
+  && [ "$firsts" = "--run.first_chain=0 --run.first_chain=2 " ] && [ "$mst" = "COMPLETED 0:0" ] && [ "$joined" = "2000 4" ] && ok=1
+result "array.sbatch + merge.sbatch" $ok "array $id tasks: $(echo "$st" | tr '\n' ',') files: task0 ${s0:-missing}, task1 ${s1:-missing}; $firsts; merge job $mid: $mst, joined ${joined:-missing}"
 
 echo "== 4. jobs/train.sbatch, tiny model, 2 tasks"
 tiny=("$ini" --lattice.L=4 --flow.time_basis=4 --flow.frequencies=3 --flow.ode_steps=6

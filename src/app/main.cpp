@@ -54,7 +54,10 @@ int main(int argc, char** argv) {
   // The commands with a run loop save and exit 3 on SIGTERM, SIGINT or SIGUSR1 (SLURM's warning): catch them from
   // here on, so that a signal during parsing, setup or file opening is a stop request the loop honours, not the
   // default action that kills the rank. (The other commands keep the default: Ctrl-C ends them.)
-  if (name == "hmc" || name == "train" || name == "sample") phi4flow::run::install_stop_handlers();
+  if (name == "hmc" || name == "train" || name == "sample") {
+    phi4flow::run::install_stop_handlers();
+    if (env.rank() == 0 && env.size() > 1) std::printf("phi4flow %s: %s\n", name.c_str(), env.placement().c_str());
+  }
   try {
     return command->second(env, argc - 1, argv + 1);
   } catch (const phi4flow::InputError& e) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 #if defined(KOKKOS_ENABLE_CUDA)
@@ -32,6 +33,37 @@ bool device_chosen_by_user(const std::vector<char*>& kokkos_args) {
 }
 #endif
 
+/// On rank 0: "N ranks on M nodes: host1 (ranks 0-1), host2 (ranks 2-3), ..." from every rank's processor name
+/// (the first 8 nodes named); empty elsewhere. Collective.
+std::string gather_placement(int rank, int size) {
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  int length = 0;
+  MPI_Get_processor_name(name, &length);
+  std::vector<char> all(rank == 0 ? static_cast<std::size_t>(size) * MPI_MAX_PROCESSOR_NAME : 0);
+  MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, MPI_COMM_WORLD);
+  if (rank != 0) return {};
+  std::vector<std::string> order;  // hosts in order of their first rank
+  std::map<std::string, std::vector<int>> ranks;
+  for (int r = 0; r < size; ++r) {
+    const std::string host(&all[static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME]);
+    if (ranks[host].empty()) order.push_back(host);
+    ranks[host].push_back(r);
+  }
+  std::string text = std::to_string(size) + (size == 1 ? " rank" : " ranks") + " on " + std::to_string(order.size()) +
+                     (order.size() == 1 ? " node: " : " nodes: ");
+  for (std::size_t h = 0; h < order.size() && h < 8; ++h) {
+    const std::vector<int>& mine = ranks[order[h]];
+    const bool contiguous = mine.back() - mine.front() + 1 == static_cast<int>(mine.size());
+    text += (h ? ", " : "") + order[h] + " (" +
+            (mine.size() == 1 ? "rank " + std::to_string(mine[0])
+             : contiguous     ? "ranks " + std::to_string(mine.front()) + "-" + std::to_string(mine.back())
+                              : std::to_string(mine.size()) + " ranks") +
+            ")";
+  }
+  if (order.size() > 8) text += ", ...";
+  return text;
+}
+
 }  // namespace
 
 Environment::Environment(int& argc, char**& argv) {
@@ -44,6 +76,7 @@ Environment::Environment(int& argc, char**& argv) {
   MPI_Comm_size(node, &ranks_on_node_);
   MPI_Comm_rank(node, &local_rank_);
   MPI_Comm_free(&node);
+  placement_ = gather_placement(rank_, size_);
   // Kokkos 3.4 also answers unprefixed flags such as --help; hand it only its --kokkos-* flags and keep the
   // rest for the application.
   std::vector<char*> kokkos_args = {argv[0]}, app_args = {argv[0]};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include "phi4flow/parallel/communicator.hpp"
 
@@ -28,12 +29,15 @@ class Environment {
   int local_rank() const { return local_rank_; }
   /// \brief All ranks of the job.
   const Communicator& comm() const { return *world_; }
+  /// \brief On rank 0, where the ranks run: "4 ranks on 2 nodes: node1 (ranks 0-1), node2 (ranks 2-3)".
+  const std::string& placement() const { return placement_; }
 
  private:
   int rank_ = 0;
   int size_ = 1;
   int ranks_on_node_ = 1;
   int local_rank_ = 0;
+  std::string placement_;
   std::optional<Communicator> world_;  // made once MPI is up
 };
 
