@@ -91,6 +91,10 @@ expect_error "solver-error: samples too many for the memory" "--samples" solver-
 expect_error "analyze: missing ensemble" "$tmp/none.h5" analyze "$tmp/none.h5"
 echo "not hdf5" > "$tmp/text.h5"
 expect_error "analyze: not an HDF5 file" "$tmp/text.h5" analyze "$tmp/text.h5"
+expect_error "negative first chain" "run.first_chain" hmc --config "$input" --run.first_chain=-1 --hmc.output="$out"
+expect_error "chain ids past 2^31" "run.first_chain = 2147483647 with" hmc --config "$input" --run.first_chain=2147483647 --hmc.chains_per_rank=2 --hmc.output="$out"
+expect_error "merge: one input" "at least two inputs" merge "$out" "$tmp/text.h5"
+expect_error "merge: not an ensemble" "$tmp/text.h5" merge "$out" "$tmp/text.h5" "$tmp/none.h5"
 expect_error "unknown command" "unknown command" frobnicate
 
 [ -e "$out" ] && { echo "FAIL: an output file was created" >&2; failures=$((failures + 1)); }
