@@ -13,7 +13,8 @@
 #   re-recorded for issue 13, whose changes alter rounding on purpose: sin and cos from SLEEF instead of glibc,
 #   host code compiled for the build machine (-march=native: FMA contraction, also in HMC), the divergence summed
 #   per site before the sum over sites, and flow.precision = single (float fields and FFTs) replacing
-#   flow.sincos_precision = single in the path-gradient run.
+#   flow.sincos_precision = single in the path-gradient run. Ensembles re-recorded for issue 15, which adds the
+#   dataset /configs/chain (global chain ids): without it every file's digest is the one recorded for issue 13.
 set -euo pipefail
 phi4flow=${1:?usage: test_reference_digests.sh PHI4FLOW MPIEXEC}
 mpiexec=${2:?}
@@ -35,13 +36,13 @@ realnvp=(--flow.model=realnvp --flow.coupling_layers=2 --flow.hidden_channels=3)
 
 expected="\
 217dfa41e976d62b44e079416c5dd9381e57ab9ae818aba5352b9378bf4a1602 flow.h5
-933b3d6beaa14fe24584a2429dbe49f077a2c0fbfe01218a1b67ccfc863888ba flow_mh.h5
-0442e17d803e5261e04da42f6fa4981d4a40276bbf1a230e36f674b7057487ab hmc.h5
-f25bf6f364b9d911fce9b6deed62d2cb50fe5cff96136746a29be1fd0632cbda flow_mh2.h5
-a777fbe27abbbe5c843dcb7b4a14394ecf010c617adec53434e39472fbede229 hmc2.h5
+8846951b5950a022a4685324c66093fd02f23402ae014f124cd29f5e73c78202 flow_mh.h5
+12a6e689b53d2241a361005a80c05192fc542b3a631223991004fc95b408a654 hmc.h5
+c7d784ba996572d124ffe43f42344942b80ebaef92892ad2251d8ba129505023 flow_mh2.h5
+5905c819c1c630ee6f87579affd687f1a67241facf68e270fdd510d9ab68bfce hmc2.h5
 7d4dcb8173101ceea5536319de167d36f457f0fe16e7d96713d9c075c3279856 path.h5
 fa9e8887b270df960059372889ebadc34180f189ba364d2122d81ef4b93a681a realnvp.h5
-f670b647fee8add302a13e725dff65930479b3a190bb40c5d2f82db6714f0988 realnvp_mh.h5"
+bb3490d89cb3d5ec9622c5c188e2c14ead7b40c85ad6e4c4ea0311886371a46e realnvp_mh.h5"
 actual=$(cd "$tmp" && /usr/bin/python3 "$here/ensemble_digest.py" flow.h5 flow_mh.h5 hmc.h5 flow_mh2.h5 hmc2.h5 path.h5 \
   realnvp.h5 realnvp_mh.h5)
 if [ "${PHI4FLOW_PRINT_DIGESTS:-0}" = 1 ]; then echo "$actual"; fi
