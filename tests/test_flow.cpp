@@ -67,13 +67,19 @@ VectorField direct_vector_field(EquivariantFlow& flow, const HostFieldBatch& phi
     return tw.w_lo * params(flow.theta_index(row_of[r], tw.lo, j)) +
            tw.w_hi * params(flow.theta_index(row_of[r], tw.hi, j));
   };
+  const int linear = cfg.linear_term ? 1 : 0;
   auto feature = [&](int j, double p, double& derivative) {
-    const double w = params(flow.omega_index(j % F));
     if (j < F) {
+      const double w = params(flow.omega_index(j));
       derivative = w * std::cos(w * p);
       return std::sin(w * p);
     }
-    if (j < 2 * F) {
+    if (j < F + linear) {
+      derivative = 1.0;
+      return p;
+    }
+    if (j < 2 * F + linear) {
+      const double w = params(flow.omega_index(j - F - linear));
       derivative = -w * std::sin(w * p);
       return std::cos(w * p);
     }
@@ -227,8 +233,7 @@ void check_sincos_arrays(double ulps) {
 }
 
 TEST(FlowSincos, VectorSinCosAreAccurateAndTheSameOnEveryIsa) {
-  std::printf("sincos instruction set of this CPU: %s\n",
-              flow::detail::sincos_isa_name(flow::detail::sincos_isa()));
+  std::printf("sincos instruction set of this CPU: %s\n", flow::detail::sincos_isa_name(flow::detail::sincos_isa()));
   check_sincos_arrays<double>(1.5);  // SLEEF u10: 1.0 ulp, plus the reference's rounding to double
   check_sincos_arrays<float>(4.0);   // SLEEF u35: 3.5 ulp, plus rounding
 }
@@ -267,6 +272,29 @@ TEST(Flow, ThetaIsTiedOverOrbits) {
   cfg.sign_breaking = true;
   const EquivariantFlow sign_breaking(lat, cfg, 1);
   EXPECT_EQ(sign_breaking.theta_size(), lat.orbit_count() * 4 * (2 * 3 + 1));
+  cfg.linear_term = true;
+  const EquivariantFlow both(lat, cfg, 1);
+  EXPECT_EQ(both.feature_count(), 2 * 3 + 2);
+  cfg.sign_breaking = false;
+  const EquivariantFlow linear(lat, cfg, 1);
+  EXPECT_EQ(linear.theta_size(), lat.orbit_count() * 4 * (3 + 1));
+  EXPECT_EQ(linear.omega_index(0), linear.theta_size());
+
+  // The follow-up paper's initial frequencies: uniform in (0, 5), reproducibly from the seed.
+  EquivariantFlowConfig uniform_cfg;
+  uniform_cfg.frequencies = 200;
+  uniform_cfg.uniform_frequencies = true;
+  EquivariantFlow u(lat, uniform_cfg, 7), v(lat, uniform_cfg, 7);
+  const auto pu = Kokkos::create_mirror_view_and_copy(HostSpace(), u.parameters());
+  const auto pv = Kokkos::create_mirror_view_and_copy(HostSpace(), v.parameters());
+  double mean = 0.0;
+  for (int f = 0; f < 200; ++f) {
+    EXPECT_GT(pu(u.omega_index(f)), 0.0);
+    EXPECT_LT(pu(u.omega_index(f)), 5.0);
+    EXPECT_EQ(pu(u.omega_index(f)), pv(v.omega_index(f)));
+    mean += pu(u.omega_index(f)) / 200;
+  }
+  EXPECT_NEAR(mean, 2.5, 5 * 5.0 / std::sqrt(12.0 * 200));  // 5 sigma of the mean of 200 U(0, 5)
 
   // theta starts at 0; omega from N(0,1), reproducibly from the seed.
   EquivariantFlow a(lat, EquivariantFlowConfig{}, 7), b(lat, EquivariantFlowConfig{}, 7),
@@ -292,14 +320,15 @@ TEST(Flow, RejectsInvalidConfig) {
 }
 
 TEST(Flow, FftConvolutionEqualsDirectSum) {
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < 5; ++variant) {
     for (int L : {4, 5}) {
       const Lattice lat(L);
       EquivariantFlowConfig cfg;
       cfg.time_basis = 4;
       cfg.frequencies = 3;
       cfg.translation_only = variant == 1;  // W(r) != W(-r): catches a convolution written as a correlation
-      cfg.sign_breaking = variant == 2;
+      cfg.sign_breaking = variant == 2 || variant == 4;
+      cfg.linear_term = variant == 3 || variant == 4;
       EquivariantFlow flow(lat, cfg, 3);
       randomize_theta(flow, 5, 0.3);
       const auto phi = random_fields(2, lat.volume(), 6, 1.5);
@@ -318,13 +347,14 @@ TEST(Flow, FftConvolutionEqualsDirectSum) {
 }
 
 TEST(Flow, DivergenceIsTraceOfFiniteDifferenceJacobian) {
-  for (bool sign_breaking : {false, true}) {
+  for (int variant = 0; variant < 4; ++variant) {
     const Lattice lat(4);
     const int n = lat.volume();
     EquivariantFlowConfig cfg;
     cfg.time_basis = 3;
     cfg.frequencies = 4;
-    cfg.sign_breaking = sign_breaking;
+    cfg.sign_breaking = variant % 2 == 1;
+    cfg.linear_term = variant >= 2;
     EquivariantFlow flow(lat, cfg, 4);
     randomize_theta(flow, 9, 0.4);
     const auto phi = random_fields(1, n, 10);
@@ -345,26 +375,29 @@ TEST(Flow, DivergenceIsTraceOfFiniteDifferenceJacobian) {
 }
 
 TEST(Flow, VectorFieldIsEquivariantUnderLatticeAndSign) {
-  const Lattice lat(6);
-  EquivariantFlowConfig cfg;
-  cfg.time_basis = 3;
-  cfg.frequencies = 3;
-  EquivariantFlow flow(lat, cfg, 11);
-  randomize_theta(flow, 12, 0.5);
-  const auto phi = random_fields(1, lat.volume(), 13);
-  const auto images = symmetry_images(lat, phi);
-  const auto ref = evaluate(flow, phi, 0.6);
-  const auto out = evaluate(flow, images, 0.6);
-  const double tol = 1e-12 * (1.0 + max_abs(ref.g));
-  const auto g = equivariance_violation(lat, ref.g, out.g, -1.0);
-  EXPECT_LT(g.translations, tol);
-  EXPECT_LT(g.point_group, tol);
-  EXPECT_LT(g.sign_flip, tol);
-  const auto div = invariance_violation(lat, out.div, ref.div(0));
-  const double div_tol = 1e-12 * (1.0 + std::abs(ref.div(0)));
-  EXPECT_LT(div.translations, div_tol);
-  EXPECT_LT(div.point_group, div_tol);
-  EXPECT_LT(div.sign_flip, div_tol);
+  for (bool linear_term : {false, true}) {
+    const Lattice lat(6);
+    EquivariantFlowConfig cfg;
+    cfg.time_basis = 3;
+    cfg.frequencies = 3;
+    cfg.linear_term = linear_term;  // phi is odd, as sin(omega phi): the flow stays equivariant
+    EquivariantFlow flow(lat, cfg, 11);
+    randomize_theta(flow, 12, 0.5);
+    const auto phi = random_fields(1, lat.volume(), 13);
+    const auto images = symmetry_images(lat, phi);
+    const auto ref = evaluate(flow, phi, 0.6);
+    const auto out = evaluate(flow, images, 0.6);
+    const double tol = 1e-12 * (1.0 + max_abs(ref.g));
+    const auto g = equivariance_violation(lat, ref.g, out.g, -1.0);
+    EXPECT_LT(g.translations, tol);
+    EXPECT_LT(g.point_group, tol);
+    EXPECT_LT(g.sign_flip, tol);
+    const auto div = invariance_violation(lat, out.div, ref.div(0));
+    const double div_tol = 1e-12 * (1.0 + std::abs(ref.div(0)));
+    EXPECT_LT(div.translations, div_tol);
+    EXPECT_LT(div.point_group, div_tol);
+    EXPECT_LT(div.sign_flip, div_tol);
+  }
 }
 
 TEST(Flow, AblationsBreakExactlyTheirSymmetry) {
@@ -528,13 +561,14 @@ TEST(Flow, KernelCarriesOverToALargerLattice) {
     const auto p = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
     return std::vector<double>(p.data(), p.data() + p.extent(0));
   };
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < 4; ++variant) {
     for (auto [L_from, L_to] : {std::pair{6, 10}, std::pair{5, 8}, std::pair{6, 6}}) {
       EquivariantFlowConfig cfg;
       cfg.time_basis = 3;
       cfg.frequencies = 2;
       cfg.translation_only = variant == 1;
       cfg.sign_breaking = variant == 2;
+      cfg.linear_term = variant == 3;
       const Lattice small(L_from), large(L_to);
       EquivariantFlow from(small, cfg, 3), to(large, cfg, 4);
       randomize_theta(from, 5, 0.3);

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "model_checks.hpp"
 #include "phi4flow/flow/equivariant_flow.hpp"
 #include "phi4flow/lattice/lattice.hpp"
-#include "phi4flow/rng/philox.hpp"
 #include "phi4flow/physics/action.hpp"
-#include "model_checks.hpp"
+#include "phi4flow/rng/philox.hpp"
 
 using namespace phi4flow;
 using flow::EquivariantFlow;
@@ -39,12 +39,16 @@ EquivariantFlowConfig small_config(int variant) {
   cfg.frequencies = 2;
   cfg.steps = 4;
   cfg.translation_only = variant == 1;
-  cfg.sign_breaking = variant == 2;
+  cfg.sign_breaking = variant == 2 || variant == 4;
+  cfg.linear_term = variant == 3 || variant == 4;
   return cfg;
 }
+constexpr int kVariants = 5;
 
 const char* variant_name(int variant) {
-  return variant == 0 ? "equivariant" : variant == 1 ? "translation_only" : "sign_breaking";
+  const char* names[kVariants] = {"equivariant", "translation_only", "sign_breaking", "linear_term",
+                                  "linear_term + sign_breaking"};
+  return names[variant];
 }
 
 // J = sum_b [ v_b . g(phi_b) + c div g(phi_b) ] per field b.
@@ -73,7 +77,7 @@ double sum(const HostBatchScalars& x) {
 }  // namespace
 
 TEST(FlowGradient, VectorFieldVjpMatchesFiniteDifferences) {
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < kVariants; ++variant) {
     const Lattice lat(4);
     const int n = lat.volume(), batch = 2;
     EquivariantFlow flow(lat, small_config(variant), 30);
@@ -133,7 +137,7 @@ TEST(FlowGradient, VectorFieldVjpMatchesFiniteDifferences) {
 }
 
 TEST(FlowGradient, LossGradientMatchesFiniteDifferences) {
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < kVariants; ++variant) {
     const Lattice lat(4);
     const Phi4Action action(lat, Couplings{-4.0, 6.975});
     const int n = lat.volume(), batch = 2;
@@ -149,8 +153,8 @@ TEST(FlowGradient, LossGradientMatchesFiniteDifferences) {
 
 // flow.precision = single: every operation of the float solver equals the double solver's (which the tests above
 // and in test_flow.cpp check against finite differences and exact results) to float rounding, for the model and
-// both ablations. The tolerance is 40 float epsilons relative to each result's scale (seen: at most 2.6e-7): an error of
-// the float solver (a wrong index, a missing term, a double constant lost) moves results by far more, and the
+// both ablations. The tolerance is 40 float epsilons relative to each result's scale (seen: at most 2.6e-7): an error
+// of the float solver (a wrong index, a missing term, a double constant lost) moves results by far more, and the
 // results must also differ from double's, or the float path would not be running at all.
 TEST(FlowGradient, SinglePrecisionMatchesDoubleToFloatRounding) {
   const Lattice lat(6);
@@ -170,11 +174,9 @@ TEST(FlowGradient, SinglePrecisionMatchesDoubleToFloatRounding) {
     }
     return diff / scale;
   };
-  const auto flat = [](const auto& h) {
-    return std::vector<double>(h.data(), h.data() + h.size());
-  };
+  const auto flat = [](const auto& h) { return std::vector<double>(h.data(), h.data() + h.size()); };
 
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < kVariants; ++variant) {
     // Every result of one solver, flattened per operation.
     auto results = [&](bool single) {
       EquivariantFlowConfig cfg = small_config(variant);
@@ -209,9 +211,9 @@ TEST(FlowGradient, SinglePrecisionMatchesDoubleToFloatRounding) {
     };
     const auto in_double = results(false);
     const auto in_single = results(true);
-    const char* what[] = {"sample phi", "sample log q", "invert z", "invert log q", "score", "g", "div g",
-                          "vjp phi_bar", "vjp grad", "loss (total)", "gradient (total)", "loss (path)",
-                          "gradient (path)"};
+    const char* what[] = {
+        "sample phi", "sample log q", "invert z",         "invert log q", "score",          "g", "div g", "vjp phi_bar",
+        "vjp grad",   "loss (total)", "gradient (total)", "loss (path)",  "gradient (path)"};
     for (std::size_t i = 0; i < in_double.size(); ++i) {
       const double d = relative_difference(in_single[i], in_double[i]);
       EXPECT_LT(d, 5e-6) << variant_name(variant) << ": " << what[i];
@@ -223,7 +225,7 @@ TEST(FlowGradient, SinglePrecisionMatchesDoubleToFloatRounding) {
 // sample_with_score: the same phi and log q as sample(), and a score that is the gradient of log q along any
 // direction: d log q(phi(z + e dz)) / de = score . d phi(z + e dz) / de (central differences).
 TEST(FlowGradient, ScoreIsTheGradientOfLogQ) {
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < kVariants; ++variant) {
     const Lattice lat(4);
     const int n = lat.volume(), batch = 3;
     EquivariantFlowConfig cfg = small_config(variant);
@@ -273,7 +275,7 @@ TEST(FlowGradient, ScoreIsTheGradientOfLogQ) {
 // The path gradient is the derivative of sum_b [s_b . phi_b + S(phi_b)] with the score s_b = grad log q(phi_b)
 // held at its value for the current parameters: only the samples move.
 TEST(FlowGradient, PathGradientMatchesFiniteDifferences) {
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < kVariants; ++variant) {
     const Lattice lat(4);
     const Phi4Action action(lat, Couplings{-4.0, 6.975});
     const int n = lat.volume(), batch = 2;

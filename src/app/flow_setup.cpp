@@ -19,6 +19,10 @@ std::unique_ptr<flow::Model> make_model(const io::Settings& settings, const Latt
     config.steps = f.ode_steps;
     config.translation_only = f.translation_only;
     config.sign_breaking = f.sign_breaking;
+    config.linear_term = f.linear_term;
+    if (f.frequency_init != "normal" && f.frequency_init != "uniform")
+      throw InputError("flow.frequency_init = '" + f.frequency_init + "': use normal or uniform");
+    config.uniform_frequencies = f.frequency_init == "uniform";
     if (f.precision != "double" && f.precision != "single")
       throw InputError("flow.precision = '" + f.precision + "': use double or single");
     config.single_precision = f.precision == "single";

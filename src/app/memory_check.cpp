@@ -59,7 +59,7 @@ ModelCost model_cost(const io::Settings& settings, const Geometry& g, int ode_st
     return cost;
   }
   const double F = std::max(flow.frequencies, 0), A = std::max(flow.time_basis, 0);
-  const double nf = flow.sign_breaking ? 2 * F + 1 : F;
+  const double nf = F + (flow.linear_term ? 1 : 0) + (flow.sign_breaking ? F + 1 : 0);
   const double rows = flow.translation_only ? g.N : g.N / 8 + g.L + 1;  // D4 orbits of displacements
   const double params = rows * A * nf + F;
   // Fields and spectra are in the solver's precision (flow.precision); parameters, log q and the fields handed in

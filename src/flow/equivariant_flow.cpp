@@ -48,7 +48,7 @@ EquivariantFlow::EquivariantFlow(const Lattice& lattice, const EquivariantFlowCo
 
   const int L = lattice.extent();
   sites_ = lattice.volume();
-  features_ = config.sign_breaking ? 2 * config.frequencies + 1 : config.frequencies;
+  features_ = config.frequencies + (config.linear_term ? 1 : 0) + (config.sign_breaking ? config.frequencies + 1 : 0);
   row_of_host_ = theta_rows(lattice, config.translation_only);
   rows_ = *std::max_element(row_of_host_.begin(), row_of_host_.end()) + 1;
 
@@ -70,8 +70,11 @@ EquivariantFlow::EquivariantFlow(const Lattice& lattice, const EquivariantFlowCo
   auto host_params = Kokkos::create_mirror_view(params_);
   Kokkos::deep_copy(host_params, 0.0);
   const rng::Philox gen(seed, rng::Purpose::flow_init);
-  for (int f = 0; f < config.frequencies; ++f)
-    host_params(omega_index(f)) = gen.normal(0, 0, static_cast<std::uint32_t>(f));
+  for (int f = 0; f < config.frequencies; ++f) {
+    const auto element = static_cast<std::uint32_t>(f);
+    host_params(omega_index(f)) =
+        config.uniform_frequencies ? 5.0 * gen.uniform(1, 0, element) : gen.normal(0, 0, element);
+  }
   Kokkos::deep_copy(params_, host_params);
 
   detail::FlowDefinition definition;
@@ -91,15 +94,18 @@ EquivariantFlow::EquivariantFlow(const Lattice& lattice, const EquivariantFlowCo
 EquivariantFlow::~EquivariantFlow() = default;
 
 std::vector<std::pair<std::string, double>> EquivariantFlow::hyperparameters() const {
-  return {{"L", lattice_.extent()},
-          {"time_basis", config_.time_basis},
-          {"frequencies", config_.frequencies},
-          {"steps", config_.steps},
-          {"translation_only", config_.translation_only ? 1.0 : 0.0},
-          {"sign_breaking", config_.sign_breaking ? 1.0 : 0.0},
-          {"t_end", config_.t_end},
-          {"single_precision", config_.single_precision ? 1.0 : 0.0},
-          {"parameters", static_cast<double>(params_.extent(0))}};
+  std::vector<std::pair<std::string, double>> hyper = {{"L", lattice_.extent()},
+                                                       {"time_basis", config_.time_basis},
+                                                       {"frequencies", config_.frequencies},
+                                                       {"steps", config_.steps},
+                                                       {"translation_only", config_.translation_only ? 1.0 : 0.0},
+                                                       {"sign_breaking", config_.sign_breaking ? 1.0 : 0.0},
+                                                       {"t_end", config_.t_end},
+                                                       {"single_precision", config_.single_precision ? 1.0 : 0.0},
+                                                       {"parameters", static_cast<double>(params_.extent(0))}};
+  // Named only when on, so that the checkpoints written before the option existed still describe their model.
+  if (config_.linear_term) hyper.emplace_back("linear_term", 1.0);
+  return hyper;
 }
 
 void EquivariantFlow::load_parameters_from_lattice(const std::vector<double>& from, int L_from) {

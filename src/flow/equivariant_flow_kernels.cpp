@@ -86,11 +86,19 @@ void compute_features(const ConstFields<Real>& y, const ConstRealView& params, c
   for_each_row_sum(
       "phi4flow::EquivariantFlow::features", rows(y), site_chunks(n),
       KOKKOS_LAMBDA(const int b, const int chunk, double& partial) {
-        const int F = f_set.frequencies, nf = f_set.features;
+        const int F = f_set.frequencies, nf = f_set.features, cos0 = F + f_set.linear;
         const int x0 = chunk * kSiteLanes, m = n - x0 < kSiteLanes ? n - x0 : kSiteLanes;
         const Real* p = &y(b, x0);
         Real arg[kSiteLanes], s[kSiteLanes], c[kSiteLanes], site_div[kSiteLanes];
         for (int i = 0; i < m; ++i) site_div[i] = 0;
+        if (f_set.linear) {  // h = phi, h' = 1
+          Real* h_lin = &features(b * nf + F, x0);
+          const Real w0_lin = static_cast<Real>(w0(F));
+          for (int i = 0; i < m; ++i) {
+            h_lin[i] = p[i];
+            site_div[i] = w0_lin;
+          }
+        }
         for (int f = 0; f < F; ++f) {
           const Real w = static_cast<Real>(params(f_set.omega_offset + f));
           for (int i = 0; i < m; ++i) arg[i] = w * p[i];
@@ -102,8 +110,8 @@ void compute_features(const ConstFields<Real>& y, const ConstRealView& params, c
             site_div[i] += w0_w * c[i];
           }
           if (f_set.sign_breaking) {
-            Real* h_cos = &features(b * nf + F + f, x0);
-            const Real w0_w_cos = static_cast<Real>(w0(F + f)) * w;
+            Real* h_cos = &features(b * nf + cos0 + f, x0);
+            const Real w0_w_cos = static_cast<Real>(w0(cos0 + f)) * w;
             for (int i = 0; i < m; ++i) {
               h_cos[i] = c[i];
               site_div[i] -= w0_w_cos * s[i];
@@ -111,7 +119,7 @@ void compute_features(const ConstFields<Real>& y, const ConstRealView& params, c
           }
         }
         if (f_set.sign_breaking) {
-          Real* one = &features(b * nf + 2 * F, x0);
+          Real* one = &features(b * nf + cos0 + F, x0);
           for (int i = 0; i < m; ++i) one[i] = Real(1);
         }
         partial += lane_sum(site_div, m);  // the divergence becomes log q: summed over sites in double
@@ -246,11 +254,19 @@ void vjp_pointwise(const ConstFields<Real>& y, const ConstRealView& params, cons
   Kokkos::parallel_for(
       "phi4flow::EquivariantFlow::vjp_pointwise", Range2({0, 0}, {rows(y), site_chunks(n)}),
       KOKKOS_LAMBDA(const int b, const int chunk) {
-        const int F = f_set.frequencies, nf = f_set.features;
+        const int F = f_set.frequencies, nf = f_set.features, cos0 = F + f_set.linear;
         const int x0 = chunk * kSiteLanes, m = n - x0 < kSiteLanes ? n - x0 : kSiteLanes;
         const Real* p = &y(b, x0);
         Real pb[kSiteLanes], arg[kSiteLanes], s[kSiteLanes], co[kSiteLanes];
         for (int i = 0; i < m; ++i) pb[i] = 0;
+        if (f_set.linear) {  // h' = 1, h'' = 0: W * v passes straight through; c div g has the term c W_lin(t, 0)
+          const Real* u_lin = &conv(b * nf + F, x0);
+          Real* site_lin = &site_terms(b * nf + F, x0);
+          for (int i = 0; i < m; ++i) {
+            pb[i] = u_lin[i];
+            site_lin[i] = c_div;
+          }
+        }
         for (int f = 0; f < F; ++f) {
           const Real w = static_cast<Real>(params(f_set.omega_offset + f));
           for (int i = 0; i < m; ++i) arg[i] = w * p[i];
@@ -265,9 +281,9 @@ void vjp_pointwise(const ConstFields<Real>& y, const ConstRealView& params, cons
             u_sin[i] = p[i] * co[i] * u + c_sin * (co[i] - w * p[i] * s[i]);
           }
           if (f_set.sign_breaking) {
-            const Real* u_cos = &conv(b * nf + F + f, x0);
-            Real* site_cos = &site_terms(b * nf + F + f, x0);
-            const Real c_cos = c_div * static_cast<Real>(w0(F + f));
+            const Real* u_cos = &conv(b * nf + cos0 + f, x0);
+            Real* site_cos = &site_terms(b * nf + cos0 + f, x0);
+            const Real c_cos = c_div * static_cast<Real>(w0(cos0 + f));
             for (int i = 0; i < m; ++i) {
               pb[i] -= w * s[i] * u_cos[i] + c_cos * w * w * co[i];
               u_sin[i] -= p[i] * s[i] * u_cos[i] + c_cos * (s[i] + w * p[i] * co[i]);
@@ -283,7 +299,8 @@ void vjp_pointwise(const ConstFields<Real>& y, const ConstRealView& params, cons
 template <class Real>
 void accumulate_site_terms(const Fields<Real>& conv, const Fields<Real>& site_terms, const FeatureSet& fs,
                            const TimeWeights& tw, const ReductionRows& partial, const RealView& grad) {
-  // Rows q < F: omega_f terms (in conv); rows F + j: terms of W_j(t, 0) for the non-constant features j.
+  // Rows q < F: omega_f terms (in conv); rows F + j: terms of W_j(t, 0) for the non-constant features j (all but
+  // the last feature with sign breaking, the constant).
   const FeatureSet f_set = fs;
   const int batch = static_cast<int>(partial.extent(1)), n_terms = static_cast<int>(partial.extent(0));
   const int n = cols(conv);

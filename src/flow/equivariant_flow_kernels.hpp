@@ -13,12 +13,14 @@
 
 namespace phi4flow::flow::detail {
 
-/// The feature set of a flow: sin(omega_f phi) for f < F, with sign breaking also cos(omega_f phi) and 1.
+/// The feature set of a flow, in this order: sin(omega_f phi) for f < F; with the linear term phi itself; with sign
+/// breaking cos(omega_f phi) and 1.
 struct FeatureSet {
   int frequencies;  // F
-  int features;     // nf: F, or 2F + 1 with sign breaking
+  int features;     // nf = F + linear + (sign breaking ? F + 1 : 0)
   bool sign_breaking;
   int omega_offset;  // position of omega[0] in the parameter buffer
+  int linear;        // 1 with the linear term (feature j = F), else 0
 };
 
 /// Sites (or modes) per work item of the pointwise and k-space kernels: one per GPU thread; on CPUs a contiguous run

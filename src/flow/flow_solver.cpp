@@ -48,7 +48,8 @@ class FlowSolverOf final : public FlowSolver {
   TimeWeights time_weights(double t) const { return hat_weights(config().time_basis, config().t_end, t); }
   const EquivariantFlowConfig& config() const { return def_.config; }
   FeatureSet feature_set() const {
-    return FeatureSet{config().frequencies, def_.features, config().sign_breaking, def_.omega_offset};
+    return FeatureSet{config().frequencies, def_.features, config().sign_breaking, def_.omega_offset,
+                      config().linear_term ? 1 : 0};
   }
   Workspace& workspace(int batch);
   AdjointWorkspace& adjoint_workspace(int batch);
@@ -202,7 +203,7 @@ typename FlowSolverOf<Real>::AdjointWorkspace& FlowSolverOf<Real>::adjoint_works
     adj_.reset();
     // Sums the VJP reduces per field: one per omega_f, one per W_j(t, 0) of a non-constant feature j.
     const int F_ = config().frequencies;
-    const int n_reduced = F_ + (config().sign_breaking ? 2 * F_ : F_);
+    const int n_reduced = F_ + def_.features - (config().sign_breaking ? 1 : 0);
     adj_ = std::make_unique<AdjointWorkspace>(def_.L, batch, def_.features, n_reduced);
   }
   return *adj_;

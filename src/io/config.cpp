@@ -74,6 +74,10 @@ po::options_description all_keys(Settings& settings) {
       "ablation: kernel equivariant under translations only (one parameter per displacement)")(
       "flow.sign_breaking", po::value(&flow.sign_breaking)->default_value(flow.sign_breaking),
       "ablation: features {sin, cos, 1} instead of sin (breaks phi -> -phi)")(
+      "flow.linear_term", po::value(&flow.linear_term)->default_value(flow.linear_term),
+      "equivariant_cnf: phi itself as one more feature beside sin(omega phi) (Gerdes et al. 2023; off until measured)")(
+      "flow.frequency_init", po::value(&flow.frequency_init)->default_value(flow.frequency_init),
+      "equivariant_cnf: initial frequencies, normal (N(0,1), the paper) or uniform (U(0,5), Gerdes et al. 2023)")(
       "flow.fft_planning", po::value(&flow.fft_planning)->default_value(flow.fft_planning),
       "estimate | measure: how FFTW picks its plans on CPUs (measure: 5-15% faster steps after a few seconds of "
       "planning, but the plan, and so the rounding, can differ between runs: results are then reproducible only to "

@@ -28,6 +28,11 @@ struct EquivariantFlowConfig {
   bool translation_only = false;
   /// Ablation: features {sin(omega_f phi), cos(omega_f phi), 1} instead of sin alone (breaks phi -> -phi).
   bool sign_breaking = false;
+  /// Follow-up paper (Gerdes et al., SciPost Phys. 15, 238 (2023)): phi itself as one more feature beside the sin
+  /// features (odd, so the flow stays equivariant under phi -> -phi).
+  bool linear_term = false;
+  /// Initial frequencies: N(0, 1) (the paper), or uniform in (0, 5) (the follow-up paper).
+  bool uniform_frequencies = false;
   double t_end = 1.0;
   FftPlanning fft_planning = FftPlanning::estimate;
   /// flow.precision = single: fields, features, FFTs and adjoint states in float (about twice as fast on CPUs,
@@ -50,10 +55,10 @@ TimeWeights hat_weights(int time_basis, double t_end, double t);
 
 /// Parameters, in one flat buffer: theta[row][a][j] (row = D4 orbit of the displacement, or the displacement's
 /// site index when translation_only; a < A; j < feature_count()), then omega[f]. theta starts at 0 (the flow
-/// is the identity), omega from N(0,1) drawn with rng::Purpose::flow_init.
+/// is the identity), omega from N(0,1), or U(0, 5) with uniform_frequencies, drawn with rng::Purpose::flow_init.
 ///
-/// Features j: sin(omega_j phi) for j < F; with sign_breaking also cos(omega_{j-F} phi) for F <= j < 2F and
-/// the constant 1 at j = 2F.
+/// Features j: sin(omega_j phi) for j < F; with linear_term phi itself at j = F; with sign_breaking then
+/// cos(omega_f phi) for the next F and the constant 1 last.
 ///
 /// Caching: the A * feature_count() kernel transforms W^_{a,j}(k) are kept between calls. Every public call
 /// compares parameters() with the values the transforms were made from (one pass over the buffer) and
@@ -100,7 +105,7 @@ class EquivariantFlow final : public Model {
   const EquivariantFlowConfig& config() const { return config_; }
   /// \brief Rows of theta: the number of D4 orbits of displacements, or L^2 when translation_only.
   int kernel_rows() const { return rows_; }
-  /// \brief Features per site: F, or 2F + 1 with sign_breaking.
+  /// \brief Features per site: F, plus 1 with linear_term, plus F + 1 with sign_breaking.
   int feature_count() const { return features_; }
   /// \brief Number of theta entries, kernel_rows() * A * feature_count(); omega follows them.
   int theta_size() const { return rows_ * config_.time_basis * features_; }

@@ -47,6 +47,8 @@ struct FlowConfig {
   int ode_steps = 50;
   bool translation_only = false;
   bool sign_breaking = false;
+  bool linear_term = false;                 ///< equivariant_cnf: phi as one more feature (follow-up paper)
+  std::string frequency_init = "normal";  ///< equivariant_cnf: normal (N(0,1)) | uniform (U(0,5), follow-up paper)
   std::string precision = "double";  ///< equivariant_cnf: "single" integrates the flow in float (flow.md)
   std::string fft_planning = "estimate";  ///< equivariant_cnf on CPUs: "measure" lets FFTW time its plans
   // realnvp
