@@ -38,7 +38,10 @@ HostFieldBatch random_fields(int batch, int n_sites, std::uint32_t seed, double 
 void randomize_theta(EquivariantFlow& flow, std::uint32_t seed, double scale) {
   auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
   const rng::Philox gen(seed, rng::Purpose::test);
-  for (int i = 0; i < flow.theta_size(); ++i) params(i) = scale * gen.normal(1, 0, static_cast<std::uint32_t>(i));
+  // Everything before omega: theta, or with bond matrices their core C at `scale` and the matrices T and V at 0.7,
+  // so that theta = C T V of two-channel bonds is of the order of `scale` too.
+  for (int i = 0; i < flow.omega_index(0); ++i)
+    params(i) = (i < flow.core_size() ? scale : 0.7) * gen.normal(1, 0, static_cast<std::uint32_t>(i));
   Kokkos::deep_copy(flow.parameters(), params);
 }
 
@@ -60,7 +63,7 @@ VectorField direct_vector_field(EquivariantFlow& flow, const HostFieldBatch& phi
   const Lattice& lat = flow.lattice();
   const auto& cfg = flow.config();
   const int n = lat.volume(), F = cfg.frequencies, nf = flow.feature_count();
-  const auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
+  const auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.effective_parameters());
   const auto& row_of = flow.row_of_displacement();
   const auto tw = flow::hat_weights(cfg.time_basis, cfg.t_end, t);
   auto W = [&](int j, int r) {
@@ -70,7 +73,7 @@ VectorField direct_vector_field(EquivariantFlow& flow, const HostFieldBatch& phi
   const int linear = cfg.linear_term ? 1 : 0;
   auto feature = [&](int j, double p, double& derivative) {
     if (j < F) {
-      const double w = params(flow.omega_index(j));
+      const double w = params(flow.theta_size() + j);
       derivative = w * std::cos(w * p);
       return std::sin(w * p);
     }
@@ -79,7 +82,7 @@ VectorField direct_vector_field(EquivariantFlow& flow, const HostFieldBatch& phi
       return p;
     }
     if (j < 2 * F + linear) {
-      const double w = params(flow.omega_index(j - F - linear));
+      const double w = params(flow.theta_size() + j - F - linear);
       derivative = -w * std::sin(w * p);
       return std::cos(w * p);
     }
@@ -280,6 +283,20 @@ TEST(Flow, ThetaIsTiedOverOrbits) {
   EXPECT_EQ(linear.theta_size(), lat.orbit_count() * 4 * (3 + 1));
   EXPECT_EQ(linear.omega_index(0), linear.theta_size());
 
+  // Bond matrices: the core C (rows x 2 x 3 channels, at 0), T (2 x A), V (3 x features), then omega.
+  EquivariantFlowConfig bonded = EquivariantFlowConfig{};
+  bonded.time_basis = 4;
+  bonded.frequencies = 3;
+  bonded.time_bond = 2;
+  bonded.feature_bond = 3;
+  bonded.linear_term = true;
+  EquivariantFlow bond_flow(lat, bonded, 1);
+  EXPECT_EQ(bond_flow.core_size(), lat.orbit_count() * 2 * 3);
+  EXPECT_EQ(bond_flow.omega_index(0), bond_flow.core_size() + 2 * 4 + 3 * 4);
+  EXPECT_EQ(static_cast<int>(bond_flow.effective_parameters().extent(0)), lat.orbit_count() * 4 * 4 + 3);
+  bonded.feature_bond = 5;  // more channels than the 4 features
+  EXPECT_THROW(EquivariantFlow(lat, bonded, 1), InputError);
+
   // The follow-up paper's initial frequencies: uniform in (0, 5), reproducibly from the seed.
   EquivariantFlowConfig uniform_cfg;
   uniform_cfg.frequencies = 200;
@@ -320,7 +337,7 @@ TEST(Flow, RejectsInvalidConfig) {
 }
 
 TEST(Flow, FftConvolutionEqualsDirectSum) {
-  for (int variant = 0; variant < 5; ++variant) {
+  for (int variant = 0; variant < 6; ++variant) {
     for (int L : {4, 5}) {
       const Lattice lat(L);
       EquivariantFlowConfig cfg;
@@ -329,6 +346,8 @@ TEST(Flow, FftConvolutionEqualsDirectSum) {
       cfg.translation_only = variant == 1;  // W(r) != W(-r): catches a convolution written as a correlation
       cfg.sign_breaking = variant == 2 || variant == 4;
       cfg.linear_term = variant == 3 || variant == 4;
+      cfg.time_bond = variant == 5 ? 2 : 0;  // theta = C T V, read back by the direct sum
+      cfg.feature_bond = variant == 5 ? 2 : 0;
       EquivariantFlow flow(lat, cfg, 3);
       randomize_theta(flow, 5, 0.3);
       const auto phi = random_fields(2, lat.volume(), 6, 1.5);
@@ -375,12 +394,14 @@ TEST(Flow, DivergenceIsTraceOfFiniteDifferenceJacobian) {
 }
 
 TEST(Flow, VectorFieldIsEquivariantUnderLatticeAndSign) {
-  for (bool linear_term : {false, true}) {
+  for (int variant = 0; variant < 3; ++variant) {
     const Lattice lat(6);
     EquivariantFlowConfig cfg;
     cfg.time_basis = 3;
     cfg.frequencies = 3;
-    cfg.linear_term = linear_term;  // phi is odd, as sin(omega phi): the flow stays equivariant
+    cfg.linear_term = variant >= 1;  // phi is odd, as sin(omega phi): the flow stays equivariant
+    cfg.time_bond = variant == 2 ? 2 : 0;  // bond matrices mix channels, not sites: the kernel stays D4-tied
+    cfg.feature_bond = variant == 2 ? 2 : 0;
     EquivariantFlow flow(lat, cfg, 11);
     randomize_theta(flow, 12, 0.5);
     const auto phi = random_fields(1, lat.volume(), 13);
@@ -561,14 +582,16 @@ TEST(Flow, KernelCarriesOverToALargerLattice) {
     const auto p = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
     return std::vector<double>(p.data(), p.data() + p.extent(0));
   };
-  for (int variant = 0; variant < 4; ++variant) {
+  for (int variant = 0; variant < 5; ++variant) {
     for (auto [L_from, L_to] : {std::pair{6, 10}, std::pair{5, 8}, std::pair{6, 6}}) {
       EquivariantFlowConfig cfg;
       cfg.time_basis = 3;
       cfg.frequencies = 2;
       cfg.translation_only = variant == 1;
       cfg.sign_breaking = variant == 2;
-      cfg.linear_term = variant == 3;
+      cfg.linear_term = variant >= 3;
+      cfg.time_bond = variant == 4 ? 2 : 0;
+      cfg.feature_bond = variant == 4 ? 2 : 0;
       const Lattice small(L_from), large(L_to);
       EquivariantFlow from(small, cfg, 3), to(large, cfg, 4);
       randomize_theta(from, 5, 0.3);

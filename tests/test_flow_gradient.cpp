@@ -28,7 +28,10 @@ HostFieldBatch random_fields(int batch, int n_sites, std::uint32_t seed) {
 void randomize_theta(EquivariantFlow& flow, std::uint32_t seed, double scale) {
   auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
   const rng::Philox gen(seed, rng::Purpose::test);
-  for (int i = 0; i < flow.theta_size(); ++i) params(i) = scale * gen.normal(1, 0, static_cast<std::uint32_t>(i));
+  // Everything before omega: theta, or with bond matrices their core C at `scale` and the matrices T and V at 0.7,
+  // so that theta = C T V of two-channel bonds is of the order of `scale` too.
+  for (int i = 0; i < flow.omega_index(0); ++i)
+    params(i) = (i < flow.core_size() ? scale : 0.7) * gen.normal(1, 0, static_cast<std::uint32_t>(i));
   Kokkos::deep_copy(flow.parameters(), params);
 }
 
@@ -40,14 +43,18 @@ EquivariantFlowConfig small_config(int variant) {
   cfg.steps = 4;
   cfg.translation_only = variant == 1;
   cfg.sign_breaking = variant == 2 || variant == 4;
-  cfg.linear_term = variant == 3 || variant == 4;
+  cfg.linear_term = variant >= 3;
+  if (variant == 5) {  // 3 hat functions mixed to 2 channels, 3 features to 2
+    cfg.time_bond = 2;
+    cfg.feature_bond = 2;
+  }
   return cfg;
 }
-constexpr int kVariants = 5;
+constexpr int kVariants = 6;
 
 const char* variant_name(int variant) {
   const char* names[kVariants] = {"equivariant", "translation_only", "sign_breaking", "linear_term",
-                                  "linear_term + sign_breaking"};
+                                  "linear_term + sign_breaking", "linear_term + bonds"};
   return names[variant];
 }
 
@@ -128,7 +135,7 @@ TEST(FlowGradient, VectorFieldVjpMatchesFiniteDifferences) {
       params(i) = saved;
       const double fd = (plus - minus) / (2 * h);
       largest = std::max(largest, std::abs(fd));
-      const std::string what = i < flow.theta_size() ? "theta " : "omega ";
+      const std::string what = i < flow.omega_index(0) ? "theta " : "omega ";
       EXPECT_NEAR(host_grad(i), fd, 1e-7 * (1.0 + std::abs(fd))) << variant_name(variant) << " " << what << i;
     }
     Kokkos::deep_copy(flow.parameters(), params);
@@ -146,7 +153,7 @@ TEST(FlowGradient, LossGradientMatchesFiniteDifferences) {
     const auto z = random_fields(batch, n, 42);
     auto dev_z = Kokkos::create_mirror_view_and_copy(MemSpace(), z);
     test::expect_loss_gradient_matches_finite_differences(flow, action, dev_z, 1, [&](int i) {
-      return std::string(variant_name(variant)) + (i < flow.theta_size() ? " theta " : " omega ") + std::to_string(i);
+      return std::string(variant_name(variant)) + (i < flow.omega_index(0) ? " theta " : " omega ") + std::to_string(i);
     });
   }
 }
@@ -319,7 +326,7 @@ TEST(FlowGradient, PathGradientMatchesFiniteDifferences) {
       const double fd = (plus - minus) / (2 * h);
       largest = std::max(largest, std::abs(fd));
       EXPECT_NEAR(host_grad(i), fd, 1e-6 * (1.0 + std::abs(fd)))
-          << variant_name(variant) << (i < flow.theta_size() ? " theta " : " omega ") << i;
+          << variant_name(variant) << (i < flow.omega_index(0) ? " theta " : " omega ") << i;
     }
     Kokkos::deep_copy(flow.parameters(), params);
     EXPECT_GT(largest, 0.1);

@@ -23,6 +23,8 @@ std::unique_ptr<flow::Model> make_model(const io::Settings& settings, const Latt
     if (f.frequency_init != "normal" && f.frequency_init != "uniform")
       throw InputError("flow.frequency_init = '" + f.frequency_init + "': use normal or uniform");
     config.uniform_frequencies = f.frequency_init == "uniform";
+    config.time_bond = f.time_bond;
+    config.feature_bond = f.feature_bond;
     if (f.precision != "double" && f.precision != "single")
       throw InputError("flow.precision = '" + f.precision + "': use double or single");
     config.single_precision = f.precision == "single";

@@ -61,13 +61,18 @@ ModelCost model_cost(const io::Settings& settings, const Geometry& g, int ode_st
   const double F = std::max(flow.frequencies, 0), A = std::max(flow.time_basis, 0);
   const double nf = F + (flow.linear_term ? 1 : 0) + (flow.sign_breaking ? F + 1 : 0);
   const double rows = flow.translation_only ? g.N : g.N / 8 + g.L + 1;  // D4 orbits of displacements
-  const double params = rows * A * nf + F;
+  // With bond matrices the learned core is rows x time_bond x feature_bond, and theta (rows x A x nf) is kept
+  // beside it with its gradient.
+  const double Tc = flow.time_bond > 0 ? flow.time_bond : A, Fc = flow.feature_bond > 0 ? flow.feature_bond : nf;
+  const bool bonds = flow.time_bond > 0 || flow.feature_bond > 0;
+  const double params = rows * Tc * Fc + (flow.time_bond > 0 ? Tc * A : 0) + (flow.feature_bond > 0 ? Fc * nf : 0) + F;
   // Fields and spectra are in the solver's precision (flow.precision); parameters, log q and the fields handed in
   // and out are double.
   const double real = flow.precision == "single" ? kReal / 2 : kReal, complex = 2 * real;
   // Parameters, their copy for the kernel cache, gradient, Adam moments, the trainer's gradient buffer; the
   // kernel fields and their two spectra (time basis x features); the stage kernel.
-  cost.fixed = 6 * kReal * params + A * nf * (real * g.N + 2 * complex * g.M) + complex * nf * g.M;
+  cost.fixed = 6 * kReal * params + (bonds ? 2 * kReal * (rows * A * nf + F) : 0) +
+               A * nf * (real * g.N + 2 * complex * g.M) + complex * nf * g.M;
   // Workspace: features and their spectra, g and its spectrum, acc, stage and state; the latent field in double.
   cost.forward = real * g.N * (nf + 4) + complex * g.M * (nf + 1) + kReal * g.N;
   // Adjoint: three stage inputs, three stages' feature spectra, phi_bar, adjoint, adjoint_next, the latent field;

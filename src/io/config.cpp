@@ -78,6 +78,11 @@ po::options_description all_keys(Settings& settings) {
       "equivariant_cnf: phi itself as one more feature beside sin(omega phi) (Gerdes et al. 2023; off until measured)")(
       "flow.frequency_init", po::value(&flow.frequency_init)->default_value(flow.frequency_init),
       "equivariant_cnf: initial frequencies, normal (N(0,1), the paper) or uniform (U(0,5), Gerdes et al. 2023)")(
+      "flow.time_bond", po::value(&flow.time_bond)->default_value(flow.time_bond),
+      "equivariant_cnf: a learned matrix mixes the time_basis hat functions down to this many channels (Gerdes et al. "
+      "2023's bond; 0: off)")(
+      "flow.feature_bond", po::value(&flow.feature_bond)->default_value(flow.feature_bond),
+      "equivariant_cnf: a learned matrix mixes the features down to this many channels (0: off)")(
       "flow.fft_planning", po::value(&flow.fft_planning)->default_value(flow.fft_planning),
       "estimate | measure: how FFTW picks its plans on CPUs (measure: 5-15% faster steps after a few seconds of "
       "planning, but the plan, and so the rounding, can differ between runs: results are then reproducible only to "

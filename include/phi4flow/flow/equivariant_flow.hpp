@@ -33,6 +33,11 @@ struct EquivariantFlowConfig {
   bool linear_term = false;
   /// Initial frequencies: N(0, 1) (the paper), or uniform in (0, 5) (the follow-up paper).
   bool uniform_frequencies = false;
+  /// Follow-up paper's bond matrices (0: none): the kernel theta[row][a][j] = sum_{alpha, beta} C[row][alpha][beta]
+  /// T[alpha][a] V[beta][j] is learned through a core C of time_bond x feature_bond channels per row, T mixing the
+  /// A time functions down to time_bond channels and V the features down to feature_bond.
+  int time_bond = 0;
+  int feature_bond = 0;
   double t_end = 1.0;
   FftPlanning fft_planning = FftPlanning::estimate;
   /// flow.precision = single: fields, features, FFTs and adjoint states in float (about twice as fast on CPUs,
@@ -56,6 +61,9 @@ TimeWeights hat_weights(int time_basis, double t_end, double t);
 /// Parameters, in one flat buffer: theta[row][a][j] (row = D4 orbit of the displacement, or the displacement's
 /// site index when translation_only; a < A; j < feature_count()), then omega[f]. theta starts at 0 (the flow
 /// is the identity), omega from N(0,1), or U(0, 5) with uniform_frequencies, drawn with rng::Purpose::flow_init.
+/// With bond matrices the buffer holds instead the core C[row][alpha][beta] (starting at 0), T[alpha][a] and
+/// V[beta][j] (from N(0, 1 / bond)), then omega; the kernel theta is computed from them before every use
+/// (effective_parameters()), and gradients are pulled back to them.
 ///
 /// Features j: sin(omega_j phi) for j < F; with linear_term phi itself at j = F; with sign_breaking then
 /// cos(omega_f phi) for the next F and the constant 1 last.
@@ -107,12 +115,20 @@ class EquivariantFlow final : public Model {
   int kernel_rows() const { return rows_; }
   /// \brief Features per site: F, plus 1 with linear_term, plus F + 1 with sign_breaking.
   int feature_count() const { return features_; }
-  /// \brief Number of theta entries, kernel_rows() * A * feature_count(); omega follows them.
+  /// \brief Number of theta entries, kernel_rows() * A * feature_count(); omega follows them in
+  /// effective_parameters().
   int theta_size() const { return rows_ * config_.time_basis * features_; }
-  /// \brief Position of theta[row][a][j] in parameters().
+  /// \brief Position of theta[row][a][j] in effective_parameters().
   int theta_index(int row, int a, int j) const { return (row * config_.time_basis + a) * features_ + j; }
-  /// \brief Position of omega[f] in parameters().
-  int omega_index(int f) const { return theta_size() + f; }
+  /// \brief Position of omega[f] in parameters() (and at theta_size() + f in effective_parameters()).
+  int omega_index(int f) const { return static_cast<int>(params_.extent(0)) - config_.frequencies + f; }
+  /// \brief Whether the kernel is learned through bond matrices (time_bond or feature_bond).
+  bool has_bonds() const { return config_.time_bond > 0 || config_.feature_bond > 0; }
+  /// \brief Entries of the learned kernel that precede T, V and omega in parameters(): theta_size() without bonds,
+  /// kernel_rows() x time channels x feature channels with them.
+  int core_size() const { return rows_ * time_channels_ * feature_channels_; }
+  /// \brief theta[row][a][j] then omega[f], as the solver uses them: computed from parameters() now.
+  ParameterView effective_parameters();
   /// \brief Theta row of each displacement r (indexed by its site): its D4 orbit, or r when translation_only.
   const std::vector<int>& row_of_displacement() const { return row_of_host_; }
 
@@ -126,13 +142,20 @@ class EquivariantFlow final : public Model {
  private:
   double do_loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad,
                               GradientEstimator estimator) override;
+  /// With bonds: theta from C, T and V into effective_ (the solver's parameters). Without: nothing to do.
+  void update_effective();
+  /// With bonds: the gradient with respect to effective_ (in effective_grad_) pulled back to C, T, V and omega.
+  void pull_back(const ParameterView& grad);
 
   Lattice lattice_;
   EquivariantFlowConfig config_;
   int sites_ = 0;     // N = L^2
   int rows_ = 0;      // theta rows
   int features_ = 0;  // j per site
+  int time_channels_ = 0, feature_channels_ = 0;  // of the core: the bonds, or A and features_ without them
   ParameterView params_;
+  ParameterView effective_;       // theta and omega for the solver: params_ itself without bonds
+  ParameterView effective_grad_;  // with bonds: the solver's gradient, before pull_back
   std::vector<int> row_of_host_;
   std::unique_ptr<detail::FlowSolver> solver_;
 };

@@ -49,6 +49,8 @@ struct FlowConfig {
   bool sign_breaking = false;
   bool linear_term = false;                 ///< equivariant_cnf: phi as one more feature (follow-up paper)
   std::string frequency_init = "normal";  ///< equivariant_cnf: normal (N(0,1)) | uniform (U(0,5), follow-up paper)
+  int time_bond = 0;     ///< equivariant_cnf: channels the time functions are mixed to (0: no bond matrix)
+  int feature_bond = 0;  ///< equivariant_cnf: channels the features are mixed to (0: no bond matrix)
   std::string precision = "double";  ///< equivariant_cnf: "single" integrates the flow in float (flow.md)
   std::string fft_planning = "estimate";  ///< equivariant_cnf on CPUs: "measure" lets FFTW time its plans
   // realnvp
