@@ -39,9 +39,11 @@ void randomize_theta(EquivariantFlow& flow, std::uint32_t seed, double scale) {
   auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
   const rng::Philox gen(seed, rng::Purpose::test);
   // Everything before omega: theta, or with bond matrices their core C at `scale` and the matrices T and V at 0.7,
-  // so that theta = C T V of two-channel bonds is of the order of `scale` too.
+  // so that theta = C T V of two-channel bonds is of the order of `scale` too; the Fourier time functions are of
+  // order 1 at every node, where the hat functions sum to 1, so their core gets half of `scale`.
+  const double core_scale = flow.config().fourier_time > 0 ? scale / 2 : scale;
   for (int i = 0; i < flow.omega_index(0); ++i)
-    params(i) = (i < flow.core_size() ? scale : 0.7) * gen.normal(1, 0, static_cast<std::uint32_t>(i));
+    params(i) = (i < flow.core_size() ? core_scale : 0.7) * gen.normal(1, 0, static_cast<std::uint32_t>(i));
   Kokkos::deep_copy(flow.parameters(), params);
 }
 
@@ -296,6 +298,31 @@ TEST(Flow, ThetaIsTiedOverOrbits) {
   EXPECT_EQ(static_cast<int>(bond_flow.effective_parameters().extent(0)), lat.orbit_count() * 4 * 4 + 3);
   bonded.feature_bond = 5;  // more channels than the 4 features
   EXPECT_THROW(EquivariantFlow(lat, bonded, 1), InputError);
+  bonded.feature_bond = 0;
+  bonded.fourier_time = 3;  // and time_bond = 2: two ways of setting the time channels
+  EXPECT_THROW(EquivariantFlow(lat, bonded, 1), InputError);
+
+  // The Fourier time kernel at the hat nodes t_a = a / (A - 1): with C picking function m for feature j,
+  // theta[row][a][j] = kappa_m(t_a) = 1, sin(pi t), cos(pi t), sin(2 pi t), cos(2 pi t).
+  EquivariantFlowConfig fourier;
+  fourier.time_basis = 5;
+  fourier.frequencies = 5;
+  fourier.fourier_time = 5;
+  EquivariantFlow fourier_flow(lat, fourier, 1);
+  EXPECT_EQ(fourier_flow.core_size(), lat.orbit_count() * 5 * 5);
+  auto core = Kokkos::create_mirror_view_and_copy(HostSpace(), fourier_flow.parameters());
+  for (int m = 0; m < 5; ++m) core((2 * 5 + m) * 5 + m) = 1.0;  // row 2, channel m, feature j = m
+  Kokkos::deep_copy(fourier_flow.parameters(), core);
+  const auto theta = Kokkos::create_mirror_view_and_copy(HostSpace(), fourier_flow.effective_parameters());
+  const double pi = 3.14159265358979323846;
+  for (int a = 0; a < 5; ++a) {
+    const double t = a / 4.0;
+    const double expected[5] = {1.0, std::sin(pi * t), std::cos(pi * t), std::sin(2 * pi * t), std::cos(2 * pi * t)};
+    for (int j = 0; j < 5; ++j) {
+      EXPECT_NEAR(theta(fourier_flow.theta_index(2, a, j)), expected[j], 1e-15) << "a = " << a << ", j = " << j;
+      EXPECT_EQ(theta(fourier_flow.theta_index(1, a, j)), 0.0);
+    }
+  }
 
   // The follow-up paper's initial frequencies: uniform in (0, 5), reproducibly from the seed.
   EquivariantFlowConfig uniform_cfg;
@@ -337,7 +364,7 @@ TEST(Flow, RejectsInvalidConfig) {
 }
 
 TEST(Flow, FftConvolutionEqualsDirectSum) {
-  for (int variant = 0; variant < 6; ++variant) {
+  for (int variant = 0; variant < 7; ++variant) {
     for (int L : {4, 5}) {
       const Lattice lat(L);
       EquivariantFlowConfig cfg;
@@ -348,6 +375,7 @@ TEST(Flow, FftConvolutionEqualsDirectSum) {
       cfg.linear_term = variant == 3 || variant == 4;
       cfg.time_bond = variant == 5 ? 2 : 0;  // theta = C T V, read back by the direct sum
       cfg.feature_bond = variant == 5 ? 2 : 0;
+      cfg.fourier_time = variant == 6 ? 3 : 0;
       EquivariantFlow flow(lat, cfg, 3);
       randomize_theta(flow, 5, 0.3);
       const auto phi = random_fields(2, lat.volume(), 6, 1.5);
@@ -582,7 +610,7 @@ TEST(Flow, KernelCarriesOverToALargerLattice) {
     const auto p = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
     return std::vector<double>(p.data(), p.data() + p.extent(0));
   };
-  for (int variant = 0; variant < 5; ++variant) {
+  for (int variant = 0; variant < 6; ++variant) {
     for (auto [L_from, L_to] : {std::pair{6, 10}, std::pair{5, 8}, std::pair{6, 6}}) {
       EquivariantFlowConfig cfg;
       cfg.time_basis = 3;
@@ -592,6 +620,7 @@ TEST(Flow, KernelCarriesOverToALargerLattice) {
       cfg.linear_term = variant >= 3;
       cfg.time_bond = variant == 4 ? 2 : 0;
       cfg.feature_bond = variant == 4 ? 2 : 0;
+      cfg.fourier_time = variant == 5 ? 2 : 0;
       const Lattice small(L_from), large(L_to);
       EquivariantFlow from(small, cfg, 3), to(large, cfg, 4);
       randomize_theta(from, 5, 0.3);

@@ -29,9 +29,11 @@ void randomize_theta(EquivariantFlow& flow, std::uint32_t seed, double scale) {
   auto params = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
   const rng::Philox gen(seed, rng::Purpose::test);
   // Everything before omega: theta, or with bond matrices their core C at `scale` and the matrices T and V at 0.7,
-  // so that theta = C T V of two-channel bonds is of the order of `scale` too.
+  // so that theta = C T V of two-channel bonds is of the order of `scale` too; the Fourier time functions are of
+  // order 1 at every node, where the hat functions sum to 1, so their core gets half of `scale`.
+  const double core_scale = flow.config().fourier_time > 0 ? scale / 2 : scale;
   for (int i = 0; i < flow.omega_index(0); ++i)
-    params(i) = (i < flow.core_size() ? scale : 0.7) * gen.normal(1, 0, static_cast<std::uint32_t>(i));
+    params(i) = (i < flow.core_size() ? core_scale : 0.7) * gen.normal(1, 0, static_cast<std::uint32_t>(i));
   Kokkos::deep_copy(flow.parameters(), params);
 }
 
@@ -48,13 +50,14 @@ EquivariantFlowConfig small_config(int variant) {
     cfg.time_bond = 2;
     cfg.feature_bond = 2;
   }
+  if (variant == 6) cfg.fourier_time = 3;  // 1, sin(pi t), cos(pi t) at the 3 nodes
   return cfg;
 }
-constexpr int kVariants = 6;
+constexpr int kVariants = 7;
 
 const char* variant_name(int variant) {
   const char* names[kVariants] = {"equivariant", "translation_only", "sign_breaking", "linear_term",
-                                  "linear_term + sign_breaking", "linear_term + bonds"};
+                                  "linear_term + sign_breaking", "linear_term + bonds", "linear_term + Fourier time"};
   return names[variant];
 }
 

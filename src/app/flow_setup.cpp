@@ -25,6 +25,7 @@ std::unique_ptr<flow::Model> make_model(const io::Settings& settings, const Latt
     config.uniform_frequencies = f.frequency_init == "uniform";
     config.time_bond = f.time_bond;
     config.feature_bond = f.feature_bond;
+    config.fourier_time = f.fourier_time;
     if (f.precision != "double" && f.precision != "single")
       throw InputError("flow.precision = '" + f.precision + "': use double or single");
     config.single_precision = f.precision == "single";

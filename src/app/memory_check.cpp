@@ -63,8 +63,9 @@ ModelCost model_cost(const io::Settings& settings, const Geometry& g, int ode_st
   const double rows = flow.translation_only ? g.N : g.N / 8 + g.L + 1;  // D4 orbits of displacements
   // With bond matrices the learned core is rows x time_bond x feature_bond, and theta (rows x A x nf) is kept
   // beside it with its gradient.
-  const double Tc = flow.time_bond > 0 ? flow.time_bond : A, Fc = flow.feature_bond > 0 ? flow.feature_bond : nf;
-  const bool bonds = flow.time_bond > 0 || flow.feature_bond > 0;
+  const double Tc = flow.fourier_time > 0 ? flow.fourier_time : flow.time_bond > 0 ? flow.time_bond : A;
+  const double Fc = flow.feature_bond > 0 ? flow.feature_bond : nf;
+  const bool bonds = flow.time_bond > 0 || flow.feature_bond > 0 || flow.fourier_time > 0;
   const double params = rows * Tc * Fc + (flow.time_bond > 0 ? Tc * A : 0) + (flow.feature_bond > 0 ? Fc * nf : 0) + F;
   // Fields and spectra are in the solver's precision (flow.precision); parameters, log q and the fields handed in
   // and out are double.

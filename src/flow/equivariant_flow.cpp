@@ -37,8 +37,17 @@ struct Bonds {
   int rows, A, nf, Tc, Fc;  // Tc, Fc: channels of the core (the bonds, or A and nf)
   bool time, feature;       // whether T, V are learned
   int T_offset, V_offset;
+  bool fourier;  // T fixed: the Fourier functions at the hat nodes
 
+  /// The m-th Fourier function of the time kernel at node a: 1, sin(pi u), cos(pi u), sin(2 pi u), ... with
+  /// u = t_a / t_end = a / (A - 1).
+  KOKKOS_INLINE_FUNCTION double fourier_at(int m, int a) const {
+    if (m == 0) return 1.0;
+    const double u = A > 1 ? static_cast<double>(a) / (A - 1) : 0.0, angle = 3.14159265358979323846 * ((m + 1) / 2) * u;
+    return m % 2 == 1 ? kmath::sin(angle) : kmath::cos(angle);
+  }
   KOKKOS_INLINE_FUNCTION double T(const ConstRealView& p, int al, int a) const {
+    if (fourier) return fourier_at(al, a);
     return time ? p(T_offset + al * A + a) : (al == a ? 1.0 : 0.0);
   }
   KOKKOS_INLINE_FUNCTION double V(const ConstRealView& p, int be, int j) const {
@@ -57,12 +66,13 @@ Bonds bonds_of(const EquivariantFlow& flow) {
   return Bonds{flow.kernel_rows(),
                A,
                nf,
-               c.time_bond > 0 ? c.time_bond : A,
+               c.fourier_time > 0 ? c.fourier_time : c.time_bond > 0 ? c.time_bond : A,
                c.feature_bond > 0 ? c.feature_bond : nf,
                c.time_bond > 0,
                c.feature_bond > 0,
                core,
-               core + (c.time_bond > 0 ? c.time_bond * A : 0)};
+               core + (c.time_bond > 0 ? c.time_bond * A : 0),
+               c.fourier_time > 0};
 }
 
 void contract_bonds(const Bonds& bonds, const ConstRealView& p, const RealView& theta) {
@@ -150,7 +160,15 @@ EquivariantFlow::EquivariantFlow(const Lattice& lattice, const EquivariantFlowCo
   check_input(config.feature_bond >= 0 && config.feature_bond <= features_, "feature_bond",
               "must be 0 (off) or a channel count up to the " + std::to_string(features_) + " features, got " +
                   std::to_string(config.feature_bond));
-  time_channels_ = config.time_bond > 0 ? config.time_bond : config.time_basis;
+  check_input(config.fourier_time >= 0 && config.fourier_time <= config.time_basis, "fourier_time",
+              "must be 0 (off) or a number of Fourier functions up to flow.time_basis = " +
+                  std::to_string(config.time_basis) + " (the nodes they are taken at), got " +
+                  std::to_string(config.fourier_time));
+  check_input(config.fourier_time == 0 || config.time_bond == 0, "fourier_time",
+              "and flow.time_bond both set the time channels: use one of them");
+  time_channels_ = config.fourier_time > 0 ? config.fourier_time
+                   : config.time_bond > 0  ? config.time_bond
+                                           : config.time_basis;
   feature_channels_ = config.feature_bond > 0 ? config.feature_bond : features_;
   row_of_host_ = theta_rows(lattice, config.translation_only);
   rows_ = *std::max_element(row_of_host_.begin(), row_of_host_.end()) + 1;
@@ -222,6 +240,7 @@ std::vector<std::pair<std::string, double>> EquivariantFlow::hyperparameters() c
   if (config_.linear_term) hyper.emplace_back("linear_term", 1.0);
   if (config_.time_bond > 0) hyper.emplace_back("time_bond", config_.time_bond);
   if (config_.feature_bond > 0) hyper.emplace_back("feature_bond", config_.feature_bond);
+  if (config_.fourier_time > 0) hyper.emplace_back("fourier_time", config_.fourier_time);
   return hyper;
 }
 

@@ -83,6 +83,9 @@ po::options_description all_keys(Settings& settings) {
       "2023's bond; 0: off)")(
       "flow.feature_bond", po::value(&flow.feature_bond)->default_value(flow.feature_bond),
       "equivariant_cnf: a learned matrix mixes the features down to this many channels (0: off)")(
+      "flow.fourier_time", po::value(&flow.fourier_time)->default_value(flow.fourier_time),
+      "equivariant_cnf: the time kernel as this many Fourier functions 1, sin(pi t), cos(pi t), ... taken at the "
+      "time_basis nodes (Gerdes et al. 2023; 0: hat functions alone)")(
       "flow.fft_planning", po::value(&flow.fft_planning)->default_value(flow.fft_planning),
       "estimate | measure: how FFTW picks its plans on CPUs (measure: 5-15% faster steps after a few seconds of "
       "planning, but the plan, and so the rounding, can differ between runs: results are then reproducible only to "

@@ -38,6 +38,11 @@ struct EquivariantFlowConfig {
   /// A time functions down to time_bond channels and V the features down to feature_bond.
   int time_bond = 0;
   int feature_bond = 0;
+  /// Follow-up paper's Fourier time kernel (0: the hat functions alone): theta[row][a][j] = sum_m C[row][m][beta]
+  /// kappa_m(t_a) V[beta][j] with the fixed functions kappa = 1, sin(pi t / t_end), cos(pi t / t_end), sin(2 pi t /
+  /// t_end), ... (the first fourier_time of them) taken at the A hat nodes t_a: between nodes the kernel is their
+  /// linear interpolation, so it is the Fourier series itself at every RK4 stage time that is a node.
+  int fourier_time = 0;
   double t_end = 1.0;
   FftPlanning fft_planning = FftPlanning::estimate;
   /// flow.precision = single: fields, features, FFTs and adjoint states in float (about twice as fast on CPUs,
@@ -122,8 +127,8 @@ class EquivariantFlow final : public Model {
   int theta_index(int row, int a, int j) const { return (row * config_.time_basis + a) * features_ + j; }
   /// \brief Position of omega[f] in parameters() (and at theta_size() + f in effective_parameters()).
   int omega_index(int f) const { return static_cast<int>(params_.extent(0)) - config_.frequencies + f; }
-  /// \brief Whether the kernel is learned through bond matrices (time_bond or feature_bond).
-  bool has_bonds() const { return config_.time_bond > 0 || config_.feature_bond > 0; }
+  /// \brief Whether the kernel is learned through a core (time_bond, feature_bond or fourier_time).
+  bool has_bonds() const { return config_.time_bond > 0 || config_.feature_bond > 0 || config_.fourier_time > 0; }
   /// \brief Entries of the learned kernel that precede T, V and omega in parameters(): theta_size() without bonds,
   /// kernel_rows() x time channels x feature channels with them.
   int core_size() const { return rows_ * time_channels_ * feature_channels_; }

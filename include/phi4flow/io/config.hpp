@@ -51,6 +51,7 @@ struct FlowConfig {
   std::string frequency_init = "normal";  ///< equivariant_cnf: normal (N(0,1)) | uniform (U(0,5), follow-up paper)
   int time_bond = 0;     ///< equivariant_cnf: channels the time functions are mixed to (0: no bond matrix)
   int feature_bond = 0;  ///< equivariant_cnf: channels the features are mixed to (0: no bond matrix)
+  int fourier_time = 0;  ///< equivariant_cnf: Fourier functions of the time kernel (0: hat functions alone)
   std::string precision = "double";  ///< equivariant_cnf: "single" integrates the flow in float (flow.md)
   std::string fft_planning = "estimate";  ///< equivariant_cnf on CPUs: "measure" lets FFTW time its plans
   // realnvp
