@@ -30,10 +30,8 @@ inline void watchdog_expired(int) {
   ::_exit(exit_not_stopped);
 }
 inline void record_signal(int signal) {
-  if ((signal == SIGTERM || signal == SIGINT) && stop_signal != SIGTERM && stop_signal != SIGINT) {
-    std::signal(SIGALRM, watchdog_expired);
+  if ((signal == SIGTERM || signal == SIGINT) && stop_signal != SIGTERM && stop_signal != SIGINT)
     ::alarm(stop_grace_seconds);
-  }
   stop_signal = signal;
 }
 }  // namespace detail
@@ -41,12 +39,14 @@ inline void record_signal(int signal) {
 /// Exit status of a run that stopped early on a signal after saving its work; resume it with --resume.
 inline constexpr int exit_interrupted = 3;
 
-/// \brief Route SIGTERM, SIGINT and SIGUSR1 to the stop flag. main() does it first thing for the commands with a
-/// run loop, so that a signal during setup is a stop request too, not the default action that kills the rank.
+/// \brief Route SIGTERM, SIGINT and SIGUSR1 to the stop flag (and SIGALRM to the watchdog). main() does it first
+/// thing for the commands with a run loop, so that a signal during setup is a stop request too, not the default
+/// action that kills the rank.
 inline void install_stop_handlers() {
   std::signal(SIGTERM, detail::record_signal);
   std::signal(SIGINT, detail::record_signal);
   std::signal(SIGUSR1, detail::record_signal);
+  std::signal(SIGALRM, detail::watchdog_expired);
 }
 
 /// \brief The signal this process received since the handlers were installed, or 0.
