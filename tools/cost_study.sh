@@ -7,13 +7,14 @@
 #   bash tools/cost_study.sh
 #   SIZES="6 12" TRAJECTORIES=5000 bash tools/cost_study.sh        # a quick look
 #
-# HMC, at every L: trajectory lengths TAU_LIST x leapfrog step counts STEPS_LIST, each run with 2 ranks x 2 chains;
+# HMC, at every L: trajectory lengths TAU_LIST x step sizes STEP_SIZES (leapfrog steps = length / step size, a
+# setting whose molecular dynamics diverges is left out), each run with 2 ranks x 2 chains;
 # the cost of a setting is the wall time per chain trajectory times 2 tau_int (Gamma method, analyze); the tuned
 # cost is the best setting's. Flow MH: a trained model per L (FLOW_MODELS, L=checkpoint pairs; the shipped and
 # in-progress models by default), 2 ranks x 2 chains, cost = wall time per chain step x 2 tau_int of the MH chain;
 # training cost = the seconds in the model's history (train.* time on 2 cores). Settings: OUT (default runs/cost),
 # SIZES, TRAJECTORIES (per chain, default 20000), MH_STEPS (per chain, default 5000), TAU_LIST ("0.5 1 2"),
-# STEPS_LIST ("6 10 16"), FLOW_MODELS, PHI4FLOW.
+# STEP_SIZES ("0.05 0.08 0.12"), FLOW_MODELS, PHI4FLOW.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -24,7 +25,7 @@ sizes=${SIZES:-6 12 20 32}
 trajectories=${TRAJECTORIES:-20000}
 mh_steps=${MH_STEPS:-5000}
 tau_list=${TAU_LIST:-0.5 1 2}
-steps_list=${STEPS_LIST:-6 10 16}
+step_sizes=${STEP_SIZES:-0.05 0.08 0.12}
 flow_models=${FLOW_MODELS:-6=models/L6.h5 12=models/L12.h5 20=models/in_progress/L20.h5}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 py=/usr/bin/python3
@@ -32,8 +33,8 @@ mkdir -p "$out"
 csv=$out/cost.csv
 echo "L,algorithm,trajectory_length,leapfrog_steps,acceptance,seconds_per_step,tau_chi2,tau_chi2_error,tau_abs_M,tau_abs_M_error,cost_chi2_s,cost_abs_M_s,chi2,chi2_error,training_s" > "$csv"
 
-# "seconds" of a run from its closing line (phi4flow ... done in S s).
-run_seconds() { sed -n 's/.*: done in \([0-9.]*\) s;.*/\1/p' "$1" | tail -1; }
+# Wall seconds per chain step of a run: 1 / its rate (phi4flow ...: R trajectories|proposals per second on N ranks).
+seconds_per_step() { sed -n 's/.*: \([0-9.e+]*\) [a-z]* per second on .*/\1/p' "$1" | tail -1 | awk '{ printf "%.6e", 1 / $1 }'; }
 # One CSV row from an analysis: L algorithm tau n seconds-per-step training
 row() {
   "$py" - "$@" <<'EOF'
@@ -54,15 +55,18 @@ for L in $sizes; do
   config=input/L$L.ini
   [ -r "$config" ] || { echo "cost_study: no $config: the study uses the input files' couplings" >&2; exit 2; }
   for tau in $tau_list; do
-    for n in $steps_list; do
+    for eps in $step_sizes; do
+      n=$(awk -v t="$tau" -v e="$eps" 'BEGIN { n = int(t / e + 0.5); print n < 1 ? 1 : n }')
       tag=hmc_L${L}_t${tau}_n${n}
-      mpiexec -n 2 "$bin" hmc --config "$config" --hmc.trajectory_length="$tau" --hmc.leapfrog_steps="$n" \
+      if ! mpiexec -n 2 "$bin" hmc --config "$config" --hmc.trajectory_length="$tau" --hmc.leapfrog_steps="$n" \
         --hmc.trajectories="$trajectories" --hmc.thermalisation=500 --hmc.chains_per_rank=2 --hmc.measure_every=1 \
         --hmc.store_fields=false --hmc.flush_every=5000 --hmc.output="$out/$tag.h5" --run.progress_interval=1000 \
-        --force > "$out/$tag.log" 2>&1
-      seconds=$(run_seconds "$out/$tag.log")
+        --force > "$out/$tag.log" 2>&1; then
+        echo "  L = $L HMC tau = $tau, $n steps: failed ($(grep -m1 -o 'molecular dynamics diverged' "$out/$tag.log" || echo "see $out/$tag.log")): left out"
+        continue
+      fi
+      per_step=$(seconds_per_step "$out/$tag.log")
       "$bin" analyze "$out/$tag.h5" --discard 100 > /dev/null
-      per_step=$(awk -v s="$seconds" -v n="$trajectories" 'BEGIN { printf "%.6e", s / ((n + 500) * 4) }')
       row "$out/$tag.results.json" "$L" hmc "$tau" "$n" "$per_step" "" >> "$csv"
       echo "  L = $L HMC tau = $tau, $n steps: $(tail -1 "$csv")"
     done
@@ -76,9 +80,8 @@ for pair in $flow_models; do
   mpiexec -n 2 "$bin" sample --config "input/L$L.ini" --checkpoint "$model" --sample.steps="$mh_steps" \
     --sample.chains_per_rank=2 --sample.store_fields=false --sample.output="$out/$tag.h5" \
     --run.progress_interval=1000 --force > "$out/$tag.log" 2>&1
-  seconds=$(run_seconds "$out/$tag.log")
+  per_step=$(seconds_per_step "$out/$tag.log")
   "$bin" analyze "$out/$tag.h5" > /dev/null
-  per_step=$(awk -v s="$seconds" -v n="$mh_steps" 'BEGIN { printf "%.6e", s / ((n + 100) * 4) }')
   history=${model%.h5}.history.csv
   training=$([ -r "$history" ] && tail -1 "$history" | awk -F, '{ print $5 }' || echo "")
   row "$out/$tag.results.json" "$L" flow-mh "" "" "$per_step" "$training" >> "$csv"
