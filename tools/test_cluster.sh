@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The production workflows on a 2-node SLURM cluster (tools/slurm_cluster.sh: two network-namespace nodes on this
-# machine, MPI between them over TCP), on a tiny lattice, checked against runs without SLURM. Part of the README's
-# test command; needs root. About four minutes.
+# machine, MPI between them over TCP), on a tiny lattice (L = 8), checked against runs without SLURM. Part of the
+# README's test command; needs root. About two minutes.
 #   1. srun across the nodes: the ranks' hostnames differ (node1, node2);
 #   2. jobs/pipeline.sh: multi-node data-parallel training (2 ranks on 2 nodes) -> a sampling job array of 2 tasks
 #      -> merge -> analyze, with the training stopped by SLURM's USR1 (as at its time limit): it requeues itself
@@ -66,10 +66,11 @@ sys.exit(0 if same else 1)
 EOF
 }
 
+# Small, but a training of some 10 s on a quiet 2-core machine, so that the stop and the kill below land inside it.
 ini=$W/tiny.ini
 cat > "$ini" <<EOF
 [lattice]
-L = 4
+L = 8
 [action]
 m2 = -4.0
 lam = 6.975
@@ -84,7 +85,7 @@ ode_steps = 6
 [train]
 checkpoint = $W/flow.h5
 steps = 6000
-batch_size = 8
+batch_size = 64
 ess_every = 1000
 ess_samples = 16
 checkpoint_every = 500
