@@ -119,8 +119,11 @@ analyze=$(sed -n 's/^pipeline.sh: analyze *job \([0-9]*\).*/\1/p' "$W/pipeline.o
 if [ -n "$train" ] && wait_for_line "$W/train-$train.out" "train: step" 60; then
   scancel --signal=USR1 --batch "$train"   # what SLURM sends before the time limit (#SBATCH --signal=B:USR1@300)
 fi
-# SLURM holds a requeued job for two minutes before it may start again: the test does not wait for that.
+# SLURM holds a requeued job for two minutes before it may start again: the test does not wait for that, only until
+# the step daemons of the first start are gone (a new start under the same step id would find their PMIx socket).
 for _ in $(seq 60); do [ "$(field "$train" Restarts)" = 1 ] && [ "$(field "$train" JobState)" = PENDING ] && break; sleep 1; done
+for _ in $(seq 120); do pgrep -f "slurmstepd: \[$train\." > /dev/null || break; sleep 0.5; done
+sleep 1
 scontrol update JobId="$train" StartTime=now 2>/dev/null
 st=$(wait_job "${analyze:-0}" 240)
 tst=$(wait_job "${train:-0}" 5)
