@@ -20,11 +20,6 @@ int train_command(const Environment& env, int argc, char** argv);
 int solver_error_command(const Environment& env, int argc, char** argv);
 int symmetry_command(const Environment& env, int argc, char** argv);
 
-/// \brief The global id of a rank's first chain: run.first_chain, then chains_per_rank per rank.
-inline int first_chain_of_rank(const io::Settings& settings, int rank, int chains_per_rank) {
-  return static_cast<int>(settings.run.first_chain + static_cast<std::int64_t>(rank) * chains_per_rank);
-}
-
 /// \brief The ensemble-run settings of a sampler command: its names for messages (command, one step, what the
 /// acceptance counts), its headline, the algorithm attributes a resumed run may change, and what its section
 /// ([hmc], [sample]) and the command line set alike.

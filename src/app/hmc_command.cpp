@@ -23,12 +23,11 @@ int hmc_command(const Environment& env, int argc, char** argv) {
   const Phi4Action action(lattice, Couplings{settings.action.m2, settings.action.lam});
   comm.check_on_root([&] { io::check_output_path("hmc.output", cfg.output, input.force, input.resume); });
 
-  HmcSampler sampler(action, HmcParams{cfg.trajectory_length, cfg.leapfrog_steps},
-                     static_cast<std::uint32_t>(settings.run.seed),
-                     first_chain_of_rank(settings, comm.rank(), cfg.chains_per_rank),
-                     cfg.chains_per_rank);
   io::EnsembleLayout layout =
       run::ensemble_layout(comm, input, settings, cfg.chains_per_rank, "global chain, trajectory, element");
+  HmcSampler sampler(action, HmcParams{cfg.trajectory_length, cfg.leapfrog_steps},
+                     static_cast<std::uint32_t>(settings.run.seed), run::first_global_chain(layout),
+                     cfg.chains_per_rank);
   layout.algorithm = {{"name", std::string("hmc")},
                       {"trajectory_length", cfg.trajectory_length},
                       {"leapfrog_steps", std::int64_t{cfg.leapfrog_steps}},

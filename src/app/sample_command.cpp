@@ -36,10 +36,10 @@ int sample_command(const Environment& env, int argc, char** argv) {
   const io::Checkpoint checkpoint = load_trained_parameters(*model, identity, checkpoint_path);
   const std::int64_t trained_steps = checkpoint.counters.count("step") ? checkpoint.counters.at("step") : 0;
 
-  FlowMhSampler sampler(*model, action, static_cast<std::uint32_t>(settings.run.seed),
-                        first_chain_of_rank(settings, comm.rank(), cfg.chains_per_rank), cfg.chains_per_rank, cfg.batch_size);
   io::EnsembleLayout layout =
       run::ensemble_layout(comm, input, settings, cfg.chains_per_rank, "global chain, MH step, element");
+  FlowMhSampler sampler(*model, action, static_cast<std::uint32_t>(settings.run.seed), run::first_global_chain(layout),
+                        cfg.chains_per_rank, cfg.batch_size);
   layout.algorithm = {{"name", std::string("flow-mh")},
                       {"checkpoint", checkpoint_path},
                       {"checkpoint_sha256", io::sha256_file(checkpoint_path)},

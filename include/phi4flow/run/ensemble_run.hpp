@@ -41,6 +41,11 @@ struct EnsembleRunSettings {
 io::EnsembleLayout ensemble_layout(const Communicator& comm, const io::Input& input, const io::Settings& settings,
                                    int chains_per_rank, const std::string& rng_key);
 
+/// \brief The global id of this rank's first chain (its samplers' random streams start there).
+inline int first_global_chain(const io::EnsembleLayout& layout) {
+  return static_cast<int>(layout.chain_ids[static_cast<std::size_t>(layout.first_chain)]);
+}
+
 /// \brief Collective: run `sampler`'s chains into the ensemble described by `layout`. Returns 0, or
 /// exit_interrupted after a signal caught by install_stop_handlers (the file then holds everything up to the
 /// stop, and --resume continues).
