@@ -624,7 +624,7 @@ TEST(Flow, KernelCarriesOverToALargerLattice) {
       const Lattice small(L_from), large(L_to);
       EquivariantFlow from(small, cfg, 3), to(large, cfg, 4);
       randomize_theta(from, 5, 0.3);
-      to.load_parameters_from_lattice(host_parameters(from), L_from);
+      to.load_start_parameters(host_parameters(from), L_from, {});
       const std::string where =
           "variant " + std::to_string(variant) + ", L " + std::to_string(L_from) + " -> " + std::to_string(L_to);
 
@@ -664,8 +664,68 @@ TEST(Flow, KernelCarriesOverToALargerLattice) {
   cfg.time_basis = 3;
   cfg.frequencies = 2;
   EquivariantFlow big(Lattice(8), cfg, 1), small(Lattice(6), cfg, 1);
-  EXPECT_THROW(small.load_parameters_from_lattice(host_parameters(big), 8), InputError);
+  EXPECT_THROW(small.load_start_parameters(host_parameters(big), 8, {}), InputError);
   cfg.frequencies = 3;
   EquivariantFlow other(Lattice(4), cfg, 1);
-  EXPECT_THROW(big.load_parameters_from_lattice(host_parameters(other), 4), InputError);
+  EXPECT_THROW(big.load_start_parameters(host_parameters(other), 4, {}), InputError);
+}
+
+// train.init_from of a flow trained without linear_term into one with it: the phi feature starts at 0, so the
+// new flow is the old one, on the same lattice and carried over to a larger one.
+TEST(Flow, LinearTermIsAddedToATrainedFlow) {
+  const auto host_parameters = [](EquivariantFlow& flow) {
+    const auto p = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
+    return std::vector<double>(p.data(), p.data() + p.extent(0));
+  };
+  for (int variant = 0; variant < 4; ++variant) {
+    for (auto [L_from, L_to] : {std::pair{6, 6}, std::pair{6, 10}, std::pair{5, 8}}) {
+      EquivariantFlowConfig without;
+      without.time_basis = 3;
+      without.frequencies = 2;
+      without.sign_breaking = variant == 1;  // the linear feature sits between the sin and the cos features
+      without.time_bond = variant == 2 ? 2 : 0;
+      without.feature_bond = variant == 2 ? 2 : 0;
+      without.fourier_time = variant == 3 ? 2 : 0;
+      EquivariantFlowConfig with = without;
+      with.linear_term = true;
+      const Lattice small(L_from), large(L_to);
+      EquivariantFlow source(small, without, 3), carried(large, without, 4), added(large, with, 5);
+      randomize_theta(source, 6, 0.3);
+      const std::vector<double> trained = host_parameters(source);
+      carried.load_start_parameters(trained, L_from, {});
+      ASSERT_EQ(added.options_added_at_start(), std::vector<std::string>{"linear_term"});
+      added.load_start_parameters(trained, L_from, {"linear_term"});
+      const std::string where =
+          "variant " + std::to_string(variant) + ", L " + std::to_string(L_from) + " -> " + std::to_string(L_to);
+
+      HostFieldBatch phi("phi", 2, large.volume());
+      const rng::Philox gen(7, rng::Purpose::test);
+      for (int b = 0; b < 2; ++b)
+        for (int s = 0; s < large.volume(); ++s)
+          phi(b, s) = 1.3 * gen.normal(0, b, static_cast<std::uint32_t>(s));
+      for (double t : {0.0, 0.45, 1.0}) {
+        const auto expected = evaluate(carried, phi, t), got = evaluate(added, phi, t);
+        for (int b = 0; b < 2; ++b) {
+          for (int s = 0; s < large.volume(); ++s) EXPECT_NEAR(got.g(b, s), expected.g(b, s), 1e-13) << where;
+          EXPECT_NEAR(got.div(b), expected.div(b), 1e-12) << where;
+        }
+      }
+      // The kernel column of the phi feature starts at 0.
+      const auto theta = Kokkos::create_mirror_view_and_copy(HostSpace(), added.effective_parameters());
+      const int F = with.frequencies;
+      for (int row = 0; row < added.kernel_rows(); ++row)
+        for (int a = 0; a < with.time_basis; ++a) EXPECT_EQ(theta(added.theta_index(row, a, F)), 0.0) << where;
+    }
+  }
+
+  // Refused: options other than linear_term, and a source of the wrong size.
+  EquivariantFlowConfig cfg;
+  cfg.time_basis = 3;
+  cfg.frequencies = 2;
+  cfg.linear_term = true;
+  EquivariantFlow flow(Lattice(6), cfg, 1), same(Lattice(6), cfg, 2);
+  EXPECT_THROW(flow.load_start_parameters(host_parameters(same), 6, {"time_bond"}), InputError);
+  EXPECT_THROW(flow.load_start_parameters(host_parameters(same), 6, {"linear_term"}), InputError);
+  cfg.linear_term = false;
+  EXPECT_TRUE(EquivariantFlow(Lattice(6), cfg, 1).options_added_at_start().empty());
 }

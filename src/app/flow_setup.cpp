@@ -1,6 +1,7 @@
 // Model construction from the input file and checkpoint (de)serialisation helpers.
 #include "flow_setup.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "phi4flow/error.hpp"
@@ -66,10 +67,21 @@ void require_same_model(const io::AttrList& identity, const io::AttrList& stored
   }
   // The ODE solver's settings describe how the flow is integrated, not the flow: parameters trained with one
   // setting are used with another (train.ode_steps, flow.precision, solver-error).
+  const auto solver_setting = [](const std::string& name) { return name == "steps" || name == "single_precision"; };
   io::AttrList model_only;
   for (const auto& attr : identity)
-    if (attr.first != "steps" && attr.first != "single_precision") model_only.push_back(attr);
+    if (!solver_setting(attr.first)) model_only.push_back(attr);
   io::require_match(model_only, stored, source);
+  // Options are named only when on (flow.linear_term, ...): one that the checkpoint has and the input does not.
+  // The lattice, couplings and parameter count are left out of `identity` by a train.init_from start.
+  for (const auto& [name, value] : stored) {
+    const bool problem = name == "L" || name == "m2" || name == "lam" || name == "parameters";
+    if (!io::has_attr(identity, name) && !solver_setting(name) && !problem) {
+      throw InputError(source + " has " + name + " = " + io::to_string(value) +
+                       ", which the input does not set: set flow." + name + " = " + io::to_string(value) +
+                       " to use it");
+    }
+  }
 }
 
 io::Checkpoint load_trained_parameters(flow::Model& model, const io::AttrList& identity, const std::string& path) {
@@ -99,19 +111,29 @@ std::string sampling_checkpoint(const std::string& flag, const io::Settings& set
 io::Checkpoint load_start_parameters(flow::Model& model, const io::AttrList& identity, const std::string& path) {
   io::Checkpoint checkpoint = io::read_checkpoint(path);
   const std::string source = "train.init_from: checkpoint '" + path + "'";
-  io::AttrList hyperparameters;  // what the parameters mean, whatever the lattice and couplings they learned
-  for (const auto& attr : identity)
-    if (attr.first != "L" && attr.first != "m2" && attr.first != "lam" && attr.first != "parameters")
-      hyperparameters.push_back(attr);
+  // What the parameters mean, whatever the lattice and couplings they learned; the options the model can add to
+  // a start that lacks them are not compared.
+  const std::vector<std::string> addable = model.options_added_at_start();
+  std::vector<std::string> added;
+  io::AttrList hyperparameters;
+  for (const auto& attr : identity) {
+    if (attr.first == "L" || attr.first == "m2" || attr.first == "lam" || attr.first == "parameters") continue;
+    if (std::find(addable.begin(), addable.end(), attr.first) != addable.end() &&
+        !io::has_attr(checkpoint.model, attr.first)) {
+      added.push_back(attr.first);
+      continue;
+    }
+    hyperparameters.push_back(attr);
+  }
   require_same_model(hyperparameters, checkpoint.model, source);
   if (!checkpoint.arrays.count("parameters"))
     throw InputError(source + " holds no parameters: is it a phi4flow train checkpoint?");
   const std::vector<double>& parameters = checkpoint.arrays.at("parameters");
   const auto L_from = static_cast<int>(io::attr_real(checkpoint.model, "L", source));
-  if (L_from == static_cast<int>(io::attr_real(identity, "L", source))) {
+  if (L_from == static_cast<int>(io::attr_real(identity, "L", source)) && added.empty()) {
     load_array(parameters, model.parameters(), path + ": parameters");
   } else {
-    model.load_parameters_from_lattice(parameters, L_from);
+    model.load_start_parameters(parameters, L_from, added);
   }
   return checkpoint;
 }

@@ -31,7 +31,8 @@ io::Checkpoint load_trained_parameters(flow::Model& model, const io::AttrList& i
 
 /// \brief The start of a training run (train.init_from): the parameters of the checkpoint at `path`, which must
 /// hold a model of this kind and hyperparameters (require_same_model), but may come from other couplings and,
-/// for models that can carry them over (Model::load_parameters_from_lattice), a smaller lattice.
+/// for models that can carry them over (Model::load_start_parameters), a smaller lattice and fewer options
+/// (Model::options_added_at_start).
 io::Checkpoint load_start_parameters(flow::Model& model, const io::AttrList& identity, const std::string& path);
 
 /// \brief The model sample uses: --checkpoint if given (`flag`), else train.checkpoint if that file exists, else

@@ -244,11 +244,21 @@ std::vector<std::pair<std::string, double>> EquivariantFlow::hyperparameters() c
   return hyper;
 }
 
-void EquivariantFlow::load_parameters_from_lattice(const std::vector<double>& from, int L_from) {
+std::vector<std::string> EquivariantFlow::options_added_at_start() const {
+  if (config_.linear_term) return {"linear_term"};
+  return {};
+}
+
+void EquivariantFlow::load_start_parameters(const std::vector<double>& given, int L_from,
+                                            const std::vector<std::string>& added) {
   const int L = lattice_.extent();
   const std::string source = "train.init_from (a flow trained on L = " + std::to_string(L_from) + ")";
   if (L_from < 2 || L_from > L)
     throw InputError(source + ": L = " + std::to_string(L) + " can only start from a lattice at most as large");
+  const bool add_linear = std::find(added.begin(), added.end(), "linear_term") != added.end();
+  for (const std::string& option : added)
+    if (option != "linear_term" || !config_.linear_term)
+      throw InputError(source + ": flow." + option + " cannot be added to a trained flow; set it as the source had it");
   const Lattice lattice_from(L_from);
   const std::vector<int> row_from = theta_rows(lattice_from, config_.translation_only);
   const int rows_from = *std::max_element(row_from.begin(), row_from.end()) + 1;
@@ -256,9 +266,29 @@ void EquivariantFlow::load_parameters_from_lattice(const std::vector<double>& fr
   const int row_size = time_channels_ * feature_channels_;
   const std::size_t tail = params_.extent(0) - static_cast<std::size_t>(core_size());
   const std::size_t expected = static_cast<std::size_t>(rows_from) * row_size + tail;
-  if (from.size() != expected) {
-    throw InputError(source + " holds " + std::to_string(from.size()) + " parameters, this model's kernel on L = " +
-                     std::to_string(L_from) + " has " + std::to_string(expected) + ": use the same flow.* settings");
+  // An added linear_term: the source lacks the feature j = F in each vector over features (the core's rows
+  // without feature_bond, V's rows with it); it starts at 0 here, so that this flow starts as the source's.
+  const int F = config_.frequencies;
+  const std::size_t feature_vectors = config_.feature_bond > 0 ? config_.feature_bond : rows_from * time_channels_;
+  const std::size_t first_vector =
+      config_.feature_bond > 0 ? static_cast<std::size_t>(rows_from) * row_size + config_.time_bond * config_.time_basis
+                               : 0;
+  const std::size_t expected_given = add_linear ? expected - feature_vectors : expected;
+  if (given.size() != expected_given) {
+    throw InputError(source + " holds " + std::to_string(given.size()) + " parameters, this model's kernel on L = " +
+                     std::to_string(L_from) + " has " + std::to_string(expected_given) +
+                     ": use the same flow.* settings");
+  }
+  std::vector<double> from = given;
+  if (add_linear) {
+    from.assign(expected, 0.0);
+    const std::size_t width = features_, width_given = features_ - 1;
+    const auto end_given = given.begin() + static_cast<std::ptrdiff_t>(first_vector + feature_vectors * width_given);
+    std::copy(given.begin(), given.begin() + static_cast<std::ptrdiff_t>(first_vector), from.begin());
+    for (std::size_t v = 0; v < feature_vectors; ++v)
+      for (std::size_t j = 0; j < width_given; ++j)
+        from[first_vector + v * width + (j < F ? j : j + 1)] = given[first_vector + v * width_given + j];
+    std::copy(end_given, given.end(), from.begin() + static_cast<std::ptrdiff_t>(first_vector + feature_vectors * width));
   }
 
   std::vector<double> to(params_.extent(0), 0.0);

@@ -91,6 +91,26 @@ assert stage["counters"].attrs["step"] == 1, "the stage does not start at step 0
 assert stage["training"].attrs["init_from"] == sys.argv[1], "the stage does not record its start"
 print("next stage starts from the checkpoint's parameters at step 0")
 PY
+# A flow trained without flow.linear_term starts one with it: the phi feature's kernel column starts at 0 (so
+# that the flow is the source's: test_flow), the rest is the source's.
+"$phi4flow" train "${base[@]}" "${cnf[@]}" --run.seed=76 --train.steps=1 --train.lr=1e-30 --flow.linear_term=true \
+  --train.init_from="$cnf_checkpoint" --train.checkpoint="$tmp/linear.h5" > /dev/null
+/usr/bin/python3 - "$cnf_checkpoint" "$tmp/linear.h5" <<'PY'
+import os, sys
+os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
+import h5py, numpy as np
+source, linear = (h5py.File(p, "r") for p in sys.argv[1:3])
+p0, p1 = source["arrays/parameters"][()], linear["arrays/parameters"][()]
+F = 3
+assert linear["model"].attrs["linear_term"] == 1, "the new run does not record flow.linear_term"
+theta0, theta1 = p0[:-F].reshape(-1, F), p1[:-F].reshape(-1, F + 1)
+assert theta0.shape[0] == theta1.shape[0], "the kernels have different rows"
+# One step at lr = 1e-30 moves the zero column by about 1e-30, and nothing else.
+assert np.array_equal(theta1[:, :F], theta0), "the kernel did not carry over"
+assert np.max(np.abs(theta1[:, F])) < 1e-25, f"the phi column starts at {np.max(np.abs(theta1[:, F]))}, not 0"
+assert np.array_equal(p0[-F:], p1[-F:]), "omega did not carry over"
+print("a flow trained without flow.linear_term starts one with it")
+PY
 # A start is refused with a message naming the fix: the same seed as its source, another model kind.
 refuse_start() {
   local needle=$1
@@ -103,6 +123,7 @@ refuse_start() {
 }
 refuse_start "run.seed" "${base[@]}" "${cnf[@]}" --train.init_from="$cnf_checkpoint"
 refuse_start "set flow.model = realnvp" "${base[@]}" "${cnf[@]}" --run.seed=77 --train.init_from="$realnvp_checkpoint"
+refuse_start "linear_term" "${base[@]}" "${cnf[@]}" --run.seed=75 --train.init_from="$tmp/linear.h5"
 # A flow trained on L = 4 starts training on L = 6 at other couplings: its kernel carries over by displacement
 # (the mapping itself is tested in test_flow); omega and the kernel at r = 0 (orbit 0 on both lattices) are the
 # source's.

@@ -112,7 +112,11 @@ class EquivariantFlow final : public Model {
   /// L_from / 2 in both directions comes from the same displacement on L_from, longer ones start at 0; omega is
   /// copied. On an even L_from the displacement L_from / 2 is one site with two images here, +-L_from / 2; each
   /// gets half of its weight, so that sum_r W(r), the response to a constant field, is unchanged.
-  void load_parameters_from_lattice(const std::vector<double>& from, int L_from) override;
+  /// An added linear_term starts with a zero kernel column for phi (or, with feature_bond, a zero column of V).
+  void load_start_parameters(const std::vector<double>& from, int L_from,
+                             const std::vector<std::string>& added) override;
+  /// \brief linear_term, when on: a flow trained without it is a start for one with it.
+  std::vector<std::string> options_added_at_start() const override;
 
   const Lattice& lattice() const { return lattice_; }
   const EquivariantFlowConfig& config() const { return config_; }

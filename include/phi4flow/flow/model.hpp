@@ -55,14 +55,21 @@ class Model {
   /// \brief Name and value of every hyperparameter, for output metadata.
   virtual std::vector<std::pair<std::string, double>> hyperparameters() const = 0;
 
-  /// \brief Loads the parameters that a model of this kind, with the same hyperparameters, learned on an
-  /// L_from x L_from lattice: a start for training on this lattice (train.init_from). InputError if the model
-  /// cannot carry parameters across lattice sizes, or `from` does not fit.
-  virtual void load_parameters_from_lattice(const std::vector<double>& from, int L_from) {
+  /// \brief Loads the parameters that a model of this kind learned on an L_from x L_from lattice (L_from may be
+  /// this one's) with the same hyperparameters, except the options named in `added`, which it did not have: a
+  /// start for training here (train.init_from). Added options start where they leave the source's flow unchanged.
+  /// InputError if the model cannot carry parameters over, or `from` does not fit.
+  virtual void load_start_parameters(const std::vector<double>& from, int L_from,
+                                     const std::vector<std::string>& added) {
     (void)from;
+    (void)added;
     throw InputError("train.init_from: a " + kind() + " model cannot start from one trained on L = " +
-                     std::to_string(L_from) + ", another lattice size: start it from scratch");
+                     std::to_string(L_from) + ", another lattice size or other options: start it from scratch");
   }
+
+  /// \brief The options (names in hyperparameters(), present only when on) that a train.init_from start may lack:
+  /// load_start_parameters adds them.
+  virtual std::vector<std::string> options_added_at_start() const { return {}; }
 
  protected:
   virtual double do_loss_and_gradient(const ConstFieldBatch& z, const Phi4Action& action, const ParameterView& grad,
