@@ -604,12 +604,15 @@ TEST(Flow, InvertRecoversLatentAndLogDensity) {
   }
 }
 
+namespace {
+std::vector<double> host_parameters(EquivariantFlow& flow) {
+  const auto p = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
+  return std::vector<double>(p.data(), p.data() + p.extent(0));
+}
+}  // namespace
+
 // train.init_from across lattice sizes: the kernel moves over by displacement.
 TEST(Flow, KernelCarriesOverToALargerLattice) {
-  const auto host_parameters = [](EquivariantFlow& flow) {
-    const auto p = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
-    return std::vector<double>(p.data(), p.data() + p.extent(0));
-  };
   for (int variant = 0; variant < 6; ++variant) {
     for (auto [L_from, L_to] : {std::pair{6, 10}, std::pair{5, 8}, std::pair{6, 6}}) {
       EquivariantFlowConfig cfg;
@@ -673,10 +676,6 @@ TEST(Flow, KernelCarriesOverToALargerLattice) {
 // train.init_from of a flow trained without linear_term into one with it: the phi feature starts at 0, so the
 // new flow is the old one, on the same lattice and carried over to a larger one.
 TEST(Flow, LinearTermIsAddedToATrainedFlow) {
-  const auto host_parameters = [](EquivariantFlow& flow) {
-    const auto p = Kokkos::create_mirror_view_and_copy(HostSpace(), flow.parameters());
-    return std::vector<double>(p.data(), p.data() + p.extent(0));
-  };
   for (int variant = 0; variant < 4; ++variant) {
     for (auto [L_from, L_to] : {std::pair{6, 6}, std::pair{6, 10}, std::pair{5, 8}}) {
       EquivariantFlowConfig without;

@@ -56,6 +56,14 @@ io::AttrList model_identity(flow::Model& model, const io::Settings& settings) {
   return identity;
 }
 
+namespace {
+/// Attributes of a model identity that name the problem it learned, not the model: a train.init_from start may
+/// differ in them.
+bool problem_attribute(const std::string& name) {
+  return name == "L" || name == "m2" || name == "lam" || name == "parameters";
+}
+}  // namespace
+
 void require_same_model(const io::AttrList& identity, const io::AttrList& stored, const std::string& source) {
   if (io::has_attr(stored, "kind")) {
     const std::string stored_kind = io::attr_string(stored, "kind", source);
@@ -75,8 +83,7 @@ void require_same_model(const io::AttrList& identity, const io::AttrList& stored
   // Options are named only when on (flow.linear_term, ...): one that the checkpoint has and the input does not.
   // The lattice, couplings and parameter count are left out of `identity` by a train.init_from start.
   for (const auto& [name, value] : stored) {
-    const bool problem = name == "L" || name == "m2" || name == "lam" || name == "parameters";
-    if (!io::has_attr(identity, name) && !solver_setting(name) && !problem) {
+    if (!io::has_attr(identity, name) && !solver_setting(name) && !problem_attribute(name)) {
       throw InputError(source + " has " + name + " = " + io::to_string(value) +
                        ", which the input does not set: set flow." + name + " = " + io::to_string(value) +
                        " to use it");
@@ -117,7 +124,7 @@ io::Checkpoint load_start_parameters(flow::Model& model, const io::AttrList& ide
   std::vector<std::string> added;
   io::AttrList hyperparameters;
   for (const auto& attr : identity) {
-    if (attr.first == "L" || attr.first == "m2" || attr.first == "lam" || attr.first == "parameters") continue;
+    if (problem_attribute(attr.first)) continue;
     if (std::find(addable.begin(), addable.end(), attr.first) != addable.end() &&
         !io::has_attr(checkpoint.model, attr.first)) {
       added.push_back(attr.first);
