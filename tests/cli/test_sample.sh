@@ -2,7 +2,8 @@
 # Flow Metropolis-Hastings (phi4flow sample) on a tiny trained model: the chains do not depend on the proposal
 # batch size or on the number of ranks (bit for bit: 1 rank x 4 chains = 2 ranks x 2, 1 rank x 6 = 3 ranks x 2); a run killed with SIGKILL, or stopped by SIGTERM, and resumed
 # equals an uninterrupted one record for record; a checkpoint for another lattice or coupling, a missing one and a
-# corrupt one are refused by name; without a trained checkpoint the input's shipped model is sampled.
+# corrupt one are refused by name; without a trained checkpoint the input's shipped model is sampled, and every
+# input file's shipped model samples with that input file.
 set -euo pipefail
 phi4flow=${1:?usage: test_sample.sh PHI4FLOW MPIEXEC}
 mpiexec=${2:?}
@@ -117,4 +118,16 @@ grep -qF "from $tmp/inputs/models/shipped.h5" "$tmp/shipped.log" || {
   echo "FAIL: sample did not take the shipped model" >&2; cat "$tmp/shipped.log"; exit 1; }
 expect_refusal "sample.shipped_model = '$tmp/inputs/models/none.h5'" "${shipped[@]}" \
   --sample.shipped_model=models/none.h5 --sample.output="$tmp/refused.h5"
+
+# Every input file that names a shipped model samples it right after the install: the model matches the input's
+# lattice, couplings and [flow] section (a few proposals each, with the input's own solver).
+for ini in "$inputs"/*.ini; do
+  grep -q "^shipped_model" "$ini" || continue
+  name=$(basename "$ini" .ini)
+  "$phi4flow" sample --config "$ini" --train.checkpoint="$tmp/not_trained.h5" --sample.steps=2 \
+    --sample.thermalisation=0 --sample.chains_per_rank=1 --sample.batch_size=2 --sample.store_fields=false \
+    --sample.output="$tmp/shipped_$name.h5" > "$tmp/shipped_$name.log" 2>&1 || {
+    echo "FAIL: sample --config $ini with its shipped model" >&2; cat "$tmp/shipped_$name.log" >&2; exit 1; }
+  grep -qF "done in" "$tmp/shipped_$name.log" || { echo "FAIL: $ini" >&2; cat "$tmp/shipped_$name.log" >&2; exit 1; }
+done
 echo "PASS"
