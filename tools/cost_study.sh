@@ -26,7 +26,7 @@ trajectories=${TRAJECTORIES:-20000}
 mh_steps=${MH_STEPS:-5000}
 tau_list=${TAU_LIST:-0.5 1 2}
 step_sizes=${STEP_SIZES:-0.05 0.08 0.12}
-flow_models=${FLOW_MODELS:-6=models/L6.h5 12=models/L12.h5 20=models/in_progress/L20.h5}
+flow_models=${FLOW_MODELS:-6=models/L6.h5 12=models/L12.h5 20=models/L20.h5 32=models/L32.h5}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 py=/usr/bin/python3
 mkdir -p "$out"
