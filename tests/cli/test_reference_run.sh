@@ -31,10 +31,7 @@ realnvp=(--flow.model=realnvp --flow.coupling_layers=2 --flow.hidden_channels=3)
 "$phi4flow" sample --config "$tmp/in.ini" "${realnvp[@]}" --checkpoint "$tmp/realnvp.h5" \
   --sample.output="$tmp/realnvp_mh.h5" > /dev/null
 
-files=(flow.h5 flow_mh.h5 hmc.h5 flow_mh2.h5 hmc2.h5 path.h5 realnvp.h5 realnvp_mh.h5)
-if [ "${PHI4FLOW_RECORD_FINGERPRINTS:-0}" = 1 ]; then
-  (cd "$tmp" && /usr/bin/python3 "$here/ensemble_fingerprint.py" record "$here/reference_fingerprints.json" "${files[@]}")
-  echo "recorded $here/reference_fingerprints.json"
-  exit 0
-fi
-(cd "$tmp" && /usr/bin/python3 "$here/ensemble_fingerprint.py" check "$here/reference_fingerprints.json" "${files[@]}")
+mode=check
+[ "${PHI4FLOW_RECORD_FINGERPRINTS:-0}" = 1 ] && mode=record
+(cd "$tmp" && /usr/bin/python3 "$here/ensemble_fingerprint.py" "$mode" "$here/reference_fingerprints.json" \
+  flow.h5 flow_mh.h5 hmc.h5 flow_mh2.h5 hmc2.h5 path.h5 realnvp.h5 realnvp_mh.h5)
