@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Training recipes compared at equal wall-clock budgets (results in docs/flow.md):
 #   BUDGET=300 LATTICE=L6 bash tools/train_recipes.sh [recipe ...]
-#   BUDGET=720 LATTICE=L20 RANKS=1 COMMON="--train.init_from=models/L12.h5 --train.lr_warmup_steps=100" \
-#     bash tools/train_recipes.sh default linear batch200 lr2x ode18
+#   BUDGET=720 LATTICE=L20 RANKS=1 bash tools/train_recipes.sh default linear batch200 lr2x ode18
+#   (input/L20.ini starts from models/L12.h5; COMMON="--train.init_from=none" would start from the identity)
 # Each recipe trains input/$LATTICE.ini on $RANKS ranks (default 2) for $BUDGET seconds (train.time_limit) into
 # runs/recipes/$LATTICE/<recipe>$TAG.h5 with its ESS history, with the arguments $COMMON added to every recipe's;
 # then tools/plot_training.py draws the ESS curves.
@@ -26,7 +26,7 @@ declare -A recipes=(
   [batch1000]="--train.batch_size=1000 --train.lr=1e-2 --train.lr_decade_steps=1000"
   [batch400]="--train.batch_size=400"
   [double54]="--train.ode_steps=0 --flow.precision=double"
-  # L >= 20 from a smaller lattice's flow (in COMMON): one change each to input/L20.ini's recipe
+  # L >= 20, from a smaller lattice's flow as the input file says: one change each to input/L20.ini's recipe
   [linear]="--flow.linear_term=true"
   [batch200]="--train.batch_size=200"
   [lr2x]="--train.lr=4e-3"

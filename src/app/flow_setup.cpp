@@ -100,13 +100,11 @@ io::Checkpoint load_trained_parameters(flow::Model& model, const io::AttrList& i
   return checkpoint;
 }
 
-std::string sampling_checkpoint(const std::string& flag, const io::Settings& settings, const io::Input& input) {
+std::string sampling_checkpoint(const std::string& flag, const io::Settings& settings) {
   if (!flag.empty()) return flag;
   const std::string& trained = settings.train.checkpoint;
   if (!trained.empty() && std::filesystem::exists(trained)) return trained;
-  std::string shipped = settings.sample.shipped_model;
-  if (!shipped.empty() && std::filesystem::path(shipped).is_relative())
-    shipped = (std::filesystem::path(input.config_path).parent_path() / shipped).lexically_normal().string();
+  const std::string& shipped = settings.sample.shipped_model;  // resolved by io::parse_input
   if (!shipped.empty() && std::filesystem::exists(shipped)) return shipped;
   throw InputError("no trained model: --checkpoint is not given, train.checkpoint = '" + trained +
                    "' does not exist" +
@@ -116,6 +114,10 @@ std::string sampling_checkpoint(const std::string& flag, const io::Settings& set
 }
 
 io::Checkpoint load_start_parameters(flow::Model& model, const io::AttrList& identity, const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    throw InputError("train.init_from = '" + path + "' does not exist: name a checkpoint of phi4flow train (models/ "
+                     "holds the shipped ones), or none to start from the model's initialisation");
+  }
   io::Checkpoint checkpoint = io::read_checkpoint(path);
   const std::string source = "train.init_from: checkpoint '" + path + "'";
   // What the parameters mean, whatever the lattice and couplings they learned; the options the model can add to

@@ -36,8 +36,8 @@ io::Checkpoint load_trained_parameters(flow::Model& model, const io::AttrList& i
 io::Checkpoint load_start_parameters(flow::Model& model, const io::AttrList& identity, const std::string& path);
 
 /// \brief The model sample uses: --checkpoint if given (`flag`), else train.checkpoint if that file exists, else
-/// sample.shipped_model (relative to the input file's folder) if that exists; InputError naming all three otherwise.
-std::string sampling_checkpoint(const std::string& flag, const io::Settings& settings, const io::Input& input);
+/// sample.shipped_model if that exists; InputError naming all three otherwise.
+std::string sampling_checkpoint(const std::string& flag, const io::Settings& settings);
 
 /// \brief Copy a host array into a device View of the same length (InputError naming `what` otherwise).
 void load_array(const std::vector<double>& from, const Kokkos::View<real_t*, MemSpace>& to, const std::string& what);

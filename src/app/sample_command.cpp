@@ -31,7 +31,7 @@ int sample_command(const Environment& env, int argc, char** argv) {
   const Phi4Action action(lattice, Couplings{settings.action.m2, settings.action.lam});
   const std::unique_ptr<flow::Model> model = make_model(settings, lattice);
   comm.check_on_root([&] { io::check_output_path("sample.output", cfg.output, input.force, input.resume); });
-  const std::string checkpoint_path = sampling_checkpoint(checkpoint_flag, settings, input);
+  const std::string checkpoint_path = sampling_checkpoint(checkpoint_flag, settings);
   const io::AttrList identity = model_identity(*model, settings);
   const io::Checkpoint checkpoint = load_trained_parameters(*model, identity, checkpoint_path);
   const std::int64_t trained_steps = checkpoint.counters.count("step") ? checkpoint.counters.at("step") : 0;

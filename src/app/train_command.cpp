@@ -66,9 +66,16 @@ io::Settings training_model_settings(const io::Settings& settings) {
   return model_settings;
 }
 
+/// Where a run started: the training seconds behind its start, and the checkpoint it started from (empty: the
+/// model's initialisation). A resumed run keeps its checkpoint's start, whatever train.init_from says now.
+struct Start {
+  double seconds = 0.0;
+  std::string init_from;
+};
+
 /// Puts the model and optimiser where this run starts: a resumed checkpoint, a train.init_from start, or the
-/// model's own initial parameters. Returns the training seconds behind that start.
-double load_start(const io::Settings& settings, const io::Input& input, flow::Model& model, Trainer& trainer,
+/// model's own initial parameters.
+Start load_start(const io::Settings& settings, const io::Input& input, flow::Model& model, Trainer& trainer,
                   const io::AttrList& identity, const io::AttrList& optimisation) {
   const io::TrainConfig& train = settings.train;
   if (input.resume) {
@@ -84,9 +91,12 @@ double load_start(const io::Settings& settings, const io::Input& input, flow::Mo
     load_array(checkpoint.arrays.at("adam_m"), trainer.optimizer().first_moment(), train.checkpoint + ": adam_m");
     load_array(checkpoint.arrays.at("adam_v"), trainer.optimizer().second_moment(), train.checkpoint + ": adam_v");
     trainer.optimizer().set_updates(checkpoint.counters.at("step"));
-    return 1e-3 * static_cast<double>(checkpoint.counters.at("elapsed_ms"));
+    return {1e-3 * static_cast<double>(checkpoint.counters.at("elapsed_ms")),
+            io::has_attr(checkpoint.training, "init_from")
+                ? io::attr_string(checkpoint.training, "init_from", train.checkpoint)
+                : std::string()};
   }
-  if (train.init_from.empty()) return 0.0;
+  if (train.init_from.empty()) return {};
   // A next stage, or a start from a flow of other couplings or a smaller lattice: the parameters carry over, the
   // optimiser starts afresh; history times continue, since they are the training behind the model.
   const io::Checkpoint start = load_start_parameters(model, identity, train.init_from);
@@ -96,20 +106,21 @@ double load_start(const io::Settings& settings, const io::Input& input, flow::Mo
                      std::to_string(settings.run.seed) +
                      "; give this stage its own run.seed, so that its samples are independent of the earlier ones");
   }
-  return start.counters.count("elapsed_ms") ? 1e-3 * static_cast<double>(start.counters.at("elapsed_ms")) : 0.0;
+  return {start.counters.count("elapsed_ms") ? 1e-3 * static_cast<double>(start.counters.at("elapsed_ms")) : 0.0,
+          train.init_from};
 }
 
 /// The checkpoint of the current state: provenance, what the parameters mean, how they were optimised, the
 /// parameters and Adam's moments, and the step and training time.
 io::Checkpoint make_checkpoint(const io::Settings& settings, const io::Input& input, int n_ranks, flow::Model& model,
                                Trainer& trainer, const io::AttrList& identity, const io::AttrList& optimisation,
-                               double seconds) {
+                               const std::string& init_from, double seconds) {
   io::Checkpoint checkpoint;
   checkpoint.root = io::provenance(input, n_ranks);
   checkpoint.model = identity;
   checkpoint.training = optimisation;
   checkpoint.training.emplace_back("steps_planned", std::int64_t{settings.train.steps});
-  if (!settings.train.init_from.empty()) checkpoint.training.emplace_back("init_from", settings.train.init_from);
+  if (!init_from.empty()) checkpoint.training.emplace_back("init_from", init_from);
   checkpoint.rng = {{"generator", std::string("Philox4x32-10 (Random123)")},
                     {"seed", settings.run.seed},
                     {"key", std::string("(seed, purpose); counter (global sample, step, site pair)")}};
@@ -148,7 +159,8 @@ int train_command(const Environment& env, int argc, char** argv) {
   const io::AttrList identity = model_identity(*model, model_settings);
   const io::AttrList optimisation = training_identity(model_settings);
   run::TrainingRunSettings run;
-  run.earlier_seconds = load_start(settings, input, *model, trainer, identity, optimisation);
+  const Start start = load_start(settings, input, *model, trainer, identity, optimisation);
+  run.earlier_seconds = start.seconds;
   run.steps = train.steps;
   run.ess_every = train.ess_every;
   run.ess_samples = train.ess_samples;
@@ -167,7 +179,7 @@ int train_command(const Environment& env, int argc, char** argv) {
   }
   return run::run_training(comm, trainer, run, [&](double seconds) {
     io::write_checkpoint(train.checkpoint, make_checkpoint(settings, input, comm.size(), *model, trainer, identity,
-                                                           optimisation, seconds));
+                                                           optimisation, start.init_from, seconds));
   });
 }
 

@@ -12,6 +12,8 @@
 #include <iostream>
 #include <sstream>
 #include <typeinfo>
+#include <utility>
+#include <vector>
 
 #include "phi4flow/error.hpp"
 #include "phi4flow/parallel/make_reducer.hpp"
@@ -137,7 +139,9 @@ po::options_description all_keys(Settings& settings) {
       "wall-clock seconds after which training checkpoints and stops (0: none); for fixed-budget comparisons")(
       "train.init_from", po::value(&train.init_from),
       "start a new run from this checkpoint's parameters, with a fresh optimiser at step 0: a next stage of "
-      "training with other settings (a larger batch, another schedule); ignored by --resume");
+      "training with other settings (a larger batch, another schedule), or a flow of a smaller lattice; ignored "
+      "by --resume. In the input file relative to its folder (input/L20.ini and L32.ini start from models/), on "
+      "the command line to the working directory; none: start from the model's initialisation");
 
   po::options_description sample_keys(
       "Flow Metropolis-Hastings ([sample] in the INI file; phi4flow sample, model from train.checkpoint or "
@@ -157,7 +161,8 @@ po::options_description all_keys(Settings& settings) {
       "proposals per flow evaluation on each rank (speed and memory only; the chains do not depend on it)")(
       "sample.shipped_model", po::value(&sample.shipped_model),
       "trained model to sample when there is no --checkpoint and no file at train.checkpoint (the input files name "
-      "the one in models/; relative to the input file's folder)")(
+      "the one in models/; in the input file relative to its folder, on the command line to the working "
+      "directory; none: no such model)")(
       "sample.store_fields", po::value(&sample.store_fields)->default_value(sample.store_fields),
       "store the chains' field configurations (false: observables only)");
 
@@ -253,6 +258,12 @@ bool parse_input(const std::string& command, int argc, char** argv, Settings& se
   } catch (const po::error& e) {
     throw InputError(std::string("command line: ") + e.what() + hint_for(e.what()));
   }
+  // Keys that name a trained model: the input files name those in models/, relative to the input file's folder,
+  // so that they work from any directory; given on the command line, a path is the working directory's.
+  const std::vector<std::pair<std::string, std::string*>> model_paths = {
+      {"train.init_from", &settings.train.init_from}, {"sample.shipped_model", &settings.sample.shipped_model}};
+  std::vector<bool> on_command_line;
+  for (const auto& key : model_paths) on_command_line.push_back(input.values.count(key.first) > 0);
   if (input.values.count("help")) {
     if (print_help) std::cout << "Usage: phi4flow " << command << " --config FILE [--section.key=value ...]\n\n" << all;
     return false;
@@ -272,6 +283,14 @@ bool parse_input(const std::string& command, int argc, char** argv, Settings& se
     po::notify(input.values);
   } catch (const po::error& e) {
     throw InputError(input.config_path + ": " + e.what() + hint_for(e.what()));
+  }
+  for (std::size_t i = 0; i < model_paths.size(); ++i) {
+    std::string& path = *model_paths[i].second;
+    if (path == "none") {
+      path.clear();  // the command line's way to unset the input file's model (Boost refuses an empty value)
+    } else if (!on_command_line[i] && !path.empty() && fs::path(path).is_relative()) {
+      path = (fs::path(input.config_path).parent_path() / path).lexically_normal().string();
+    }
   }
   require_finite_reals(input.values);
   if (input.force && input.resume) throw InputError("--force and --resume exclude each other: choose one");

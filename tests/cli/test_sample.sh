@@ -106,17 +106,17 @@ cp "$tmp/flow.h5" "$tmp/other.h5"
 expect_refusal "checkpoint_sha256" "${long[@]}" --sample.output="$tmp/killed.h5" --resume --checkpoint="$tmp/other.h5"
 
 # The shipped model: with no --checkpoint and no file at train.checkpoint, sample takes sample.shipped_model,
-# relative to the input file's folder; with none of the three, the refusal names them.
-mkdir -p "$tmp/inputs/models"
-cp "$input" "$tmp/inputs/in.ini"
+# in the input file relative to its folder (run from another directory), on the command line to the working
+# directory; with none of the three, the refusal names them.
+mkdir -p "$tmp/inputs/models" "$tmp/elsewhere"
+sed 's|^shipped_model *=.*|shipped_model = models/shipped.h5|' "$input" > "$tmp/inputs/in.ini"
 cp "$tmp/flow.h5" "$tmp/inputs/models/shipped.h5"
 shipped=(--config "$tmp/inputs/in.ini" --lattice.L=4 --flow.time_basis=4 --flow.frequencies=3 --flow.ode_steps=6
          --train.checkpoint="$tmp/not_trained.h5" --sample.steps=20 --sample.thermalisation=0 --sample.chains_per_rank=2)
-"$phi4flow" sample "${shipped[@]}" --sample.shipped_model=models/shipped.h5 --sample.output="$tmp/shipped.h5" \
-  > "$tmp/shipped.log"
+(cd "$tmp/elsewhere" && "$phi4flow" sample "${shipped[@]}" --sample.output="$tmp/shipped.h5" > "$tmp/shipped.log")
 grep -qF "from $tmp/inputs/models/shipped.h5" "$tmp/shipped.log" || {
   echo "FAIL: sample did not take the shipped model" >&2; cat "$tmp/shipped.log"; exit 1; }
-expect_refusal "sample.shipped_model = '$tmp/inputs/models/none.h5'" "${shipped[@]}" \
+expect_refusal "sample.shipped_model = 'models/none.h5'" "${shipped[@]}" \
   --sample.shipped_model=models/none.h5 --sample.output="$tmp/refused.h5"
 
 # Every input file that names a shipped model samples it right after the install: the model matches the input's

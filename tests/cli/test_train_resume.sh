@@ -91,6 +91,45 @@ assert stage["counters"].attrs["step"] == 1, "the stage does not start at step 0
 assert stage["training"].attrs["init_from"] == sys.argv[1], "the stage does not record its start"
 print("next stage starts from the checkpoint's parameters at step 0")
 PY
+# Where a start is: on the command line a relative path is the working directory's; in the input file it is
+# relative to the file's folder, so that the input files' starts from the shipped models (input/L20.ini from
+# models/L12.h5, L32.ini from L20.h5) work from any directory; none starts from the identity instead; a missing
+# start is refused by name.
+(cd "$(dirname "$cnf_checkpoint")" && "$phi4flow" train "${base[@]}" "${cnf[@]}" --run.seed=77 --train.steps=1 \
+  --train.lr=1e-30 --train.init_from="$(basename "$cnf_checkpoint")" --train.checkpoint="$tmp/relative.h5" > /dev/null)
+tiny=(--train.lr=1e-30 --train.batch_size=4 --train.ess_samples=8 --train.ess_every=1
+      --train.ode_steps=9 --train.checkpoint_every=1)
+for ini in "$inputs"/*.ini; do
+  start=$(sed -n 's/^init_from *= *//p' "$ini")
+  [ -n "$start" ] || continue
+  name=$(basename "$ini" .ini)
+  (cd "$tmp" && "$phi4flow" train --config "$ini" "${tiny[@]}" --train.steps=1 --train.checkpoint="$tmp/start_$name.h5" \
+    > /dev/null)
+  # A resumed run keeps its start in the record, whatever train.init_from says now.
+  (cd "$tmp" && "$phi4flow" train --config "$ini" "${tiny[@]}" --train.steps=2 --train.init_from=none --resume \
+    --train.checkpoint="$tmp/start_$name.h5" > /dev/null)
+  (cd "$tmp" && "$phi4flow" train --config "$ini" "${tiny[@]}" --train.steps=1 --train.init_from=none \
+    --train.checkpoint="$tmp/identity_$name.h5" > /dev/null)
+  /usr/bin/python3 - "$(cd "$inputs/$(dirname "$start")" && pwd)/$(basename "$start")" "$tmp/start_$name.h5" \
+    "$tmp/identity_$name.h5" "$tmp/relative.h5" "$(dirname "$cnf_checkpoint")/$(basename "$cnf_checkpoint")" <<'PY'
+import os, sys
+os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
+import h5py, numpy as np
+source_path, start_path, identity_path, relative_path, cnf_path = sys.argv[1:6]
+source, start, identity, relative = (h5py.File(p, "r") for p in sys.argv[1:5])
+assert start["training"].attrs["init_from"] == source_path, f"the input file's start is {start['training'].attrs['init_from']}"
+assert start["counters"].attrs["step"] == 2, "the start was not resumed"
+n = len(source["arrays/parameters"])
+# The smaller lattice's kernel at r = 0 and its frequencies carry over.
+assert np.array_equal(source["arrays/parameters"][-9:], start["arrays/parameters"][-9:]), "omega did not carry over"
+assert np.count_nonzero(start["arrays/parameters"][()]) > n // 2, "the start is not the shipped flow"
+assert "init_from" not in identity["training"].attrs, "init_from = none still records a start"
+assert np.max(np.abs(identity["arrays/parameters"][:-9])) < 1e-25, "init_from = none did not start at the identity"
+assert relative["training"].attrs["init_from"] == os.path.basename(cnf_path), "a relative command-line start moved"
+assert np.array_equal(h5py.File(cnf_path, "r")["arrays/parameters"][()], relative["arrays/parameters"][()])
+print(f"{os.path.basename(start_path)}: starts from {source_path}, and from the identity with init_from = none")
+PY
+done
 # A flow trained without flow.linear_term starts one with it: the phi feature's kernel column starts at 0 (so
 # that the flow is the source's: test_flow), the rest is the source's.
 "$phi4flow" train "${base[@]}" "${cnf[@]}" --run.seed=76 --train.steps=1 --train.lr=1e-30 --flow.linear_term=true \
@@ -124,6 +163,8 @@ refuse_start() {
 refuse_start "run.seed" "${base[@]}" "${cnf[@]}" --train.init_from="$cnf_checkpoint"
 refuse_start "set flow.model = realnvp" "${base[@]}" "${cnf[@]}" --run.seed=77 --train.init_from="$realnvp_checkpoint"
 refuse_start "linear_term" "${base[@]}" "${cnf[@]}" --run.seed=75 --train.init_from="$tmp/linear.h5"
+refuse_start "train.init_from = 'missing.h5' does not exist" "${base[@]}" "${cnf[@]}" --run.seed=74 \
+  --train.init_from=missing.h5
 # A flow trained on L = 4 starts training on L = 6 at other couplings: its kernel carries over by displacement
 # (the mapping itself is tested in test_flow); omega and the kernel at r = 0 (orbit 0 on both lattices) are the
 # source's.

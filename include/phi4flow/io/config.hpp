@@ -80,7 +80,9 @@ struct TrainConfig {
   int ess_samples = 1000;
   int checkpoint_every = 200;
   double time_limit = 0.0;  ///< seconds of training after which to checkpoint and stop; 0: no limit
-  std::string init_from;    ///< a new run starts from this checkpoint's parameters (fresh optimiser, step 0)
+  /// A new run starts from this checkpoint's parameters (fresh optimiser, step 0). Like sample.shipped_model, a
+  /// relative path in the input file is relative to its folder (io::parse_input resolves both); "none" unsets it.
+  std::string init_from;
 };
 
 struct SampleConfig {
@@ -93,7 +95,8 @@ struct SampleConfig {
   int batch_size = 64;  ///< proposals drawn by one flow call (memory and speed only: results do not change)
   bool store_fields = true;
   /// A trained model that ships with phi4flow (models/), sampled when there is neither --checkpoint nor a file at
-  /// train.checkpoint; a relative path is relative to the input file's folder.
+  /// train.checkpoint; a relative path in the input file is relative to its folder, on the command line to the
+  /// working directory.
   std::string shipped_model;
 };
 
