@@ -12,7 +12,6 @@
 #include <iostream>
 #include <sstream>
 #include <typeinfo>
-#include <utility>
 #include <vector>
 
 #include "phi4flow/error.hpp"
@@ -260,10 +259,13 @@ bool parse_input(const std::string& command, int argc, char** argv, Settings& se
   }
   // Keys that name a trained model: the input files name those in models/, relative to the input file's folder,
   // so that they work from any directory; given on the command line, a path is the working directory's.
-  const std::vector<std::pair<std::string, std::string*>> model_paths = {
-      {"train.init_from", &settings.train.init_from}, {"sample.shipped_model", &settings.sample.shipped_model}};
-  std::vector<bool> on_command_line;
-  for (const auto& key : model_paths) on_command_line.push_back(input.values.count(key.first) > 0);
+  struct ModelPath {
+    std::string* path;
+    bool on_command_line;
+  };
+  const std::vector<ModelPath> model_paths = {
+      {&settings.train.init_from, input.values.count("train.init_from") > 0},
+      {&settings.sample.shipped_model, input.values.count("sample.shipped_model") > 0}};
   if (input.values.count("help")) {
     if (print_help) std::cout << "Usage: phi4flow " << command << " --config FILE [--section.key=value ...]\n\n" << all;
     return false;
@@ -284,11 +286,11 @@ bool parse_input(const std::string& command, int argc, char** argv, Settings& se
   } catch (const po::error& e) {
     throw InputError(input.config_path + ": " + e.what() + hint_for(e.what()));
   }
-  for (std::size_t i = 0; i < model_paths.size(); ++i) {
-    std::string& path = *model_paths[i].second;
+  for (const ModelPath& key : model_paths) {
+    std::string& path = *key.path;
     if (path == "none") {
       path.clear();  // the command line's way to unset the input file's model (Boost refuses an empty value)
-    } else if (!on_command_line[i] && !path.empty() && fs::path(path).is_relative()) {
+    } else if (!key.on_command_line && !path.empty() && fs::path(path).is_relative()) {
       path = (fs::path(input.config_path).parent_path() / path).lexically_normal().string();
     }
   }
